@@ -1,0 +1,61 @@
+# Helpers that turn a folder into a library or a test binary.
+#
+# kestrel_module(NAME DEPS...) builds src/NAME (plus src/kernels for `quant`)
+# into kestrel_NAME. Any source under an `avx2/` folder gets the AVX2 flags;
+# everything else is compiled for baseline x86-64 so the scalar path runs
+# anywhere.
+function(kestrel_module name)
+  set(dirs ${CMAKE_SOURCE_DIR}/src/${name})
+  if(name STREQUAL "quant")
+    list(APPEND dirs ${CMAKE_SOURCE_DIR}/src/kernels)
+  endif()
+  if(name STREQUAL "models")
+    list(APPEND dirs ${CMAKE_SOURCE_DIR}/src/kv ${CMAKE_SOURCE_DIR}/src/runtime)
+  endif()
+  set(srcs)
+  foreach(d ${dirs})
+    file(GLOB_RECURSE s CONFIGURE_DEPENDS ${d}/*.cpp)
+    list(APPEND srcs ${s})
+  endforeach()
+  # A folder with no sources yet becomes an interface library, so the build
+  # configures while a module is still being written.
+  if(srcs)
+    set(scope PUBLIC)
+    add_library(kestrel_${name} STATIC ${srcs})
+  else()
+    set(scope INTERFACE)
+    add_library(kestrel_${name} INTERFACE)
+  endif()
+  target_include_directories(kestrel_${name} ${scope} ${CMAKE_SOURCE_DIR}/src)
+  foreach(dep ${ARGN})
+    target_link_libraries(kestrel_${name} ${scope} kestrel_${dep})
+  endforeach()
+  foreach(s ${srcs})
+    if(s MATCHES "/avx2/")
+      set_source_files_properties(${s} PROPERTIES COMPILE_OPTIONS "${KESTREL_AVX2_FLAGS}")
+    endif()
+  endforeach()
+endfunction()
+
+# kestrel_test(NAME LIBS...) builds tests/unit/NAME/*.cpp (or tests/NAME/*.cpp
+# for e2e / kernels) into test_NAME and registers every case with ctest.
+function(kestrel_test name)
+  if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${name})
+    set(dir ${CMAKE_SOURCE_DIR}/tests/${name})
+  else()
+    set(dir ${CMAKE_SOURCE_DIR}/tests/unit/${name})
+  endif()
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${dir}/*.cpp)
+  if(NOT srcs)
+    return()
+  endif()
+  add_executable(test_${name} ${srcs})
+  foreach(lib ${ARGN})
+    target_link_libraries(test_${name} PRIVATE kestrel_${lib})
+  endforeach()
+  target_link_libraries(test_${name} PRIVATE GTest::gtest GTest::gtest_main)
+  target_include_directories(test_${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_compile_definitions(test_${name} PRIVATE
+    KESTREL_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
+  gtest_discover_tests(test_${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${name})
+endfunction()

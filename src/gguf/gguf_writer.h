@@ -1,0 +1,63 @@
+// GGUF v3 writer.
+//
+// Collects metadata and tensors, then writes a file that ggml's reader
+// accepts: keys in insertion order, tensor infos in insertion order, data
+// offsets as the running sum of sizes padded to general.alignment (default
+// 32). write_file() writes to PATH.tmp and renames, so a failed write never
+// leaves a half-written file behind.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gguf/gguf_types.h"
+
+namespace kestrel::gguf {
+
+class Writer {
+ public:
+  void set_u8(std::string_view key, uint8_t v);
+  void set_i8(std::string_view key, int8_t v);
+  void set_u16(std::string_view key, uint16_t v);
+  void set_i16(std::string_view key, int16_t v);
+  void set_u32(std::string_view key, uint32_t v);
+  void set_i32(std::string_view key, int32_t v);
+  void set_u64(std::string_view key, uint64_t v);
+  void set_i64(std::string_view key, int64_t v);
+  void set_f32(std::string_view key, float v);
+  void set_f64(std::string_view key, double v);
+  void set_bool(std::string_view key, bool v);
+  void set_string(std::string_view key, std::string_view v);
+  void set_array_strings(std::string_view key, const std::vector<std::string>& v);
+  void set_array_f32(std::string_view key, const std::vector<float>& v);
+  void set_array_i32(std::string_view key, const std::vector<int32_t>& v);
+  void set_array_u32(std::string_view key, const std::vector<uint32_t>& v);
+  // Copies one decoded value (e.g. from a Reader) under `key`: any type.
+  void set_value(std::string_view key, const Value& v);
+
+  // Adds a tensor; `data` must stay alive until write_file() and hold exactly
+  // the byte size implied by ne and type. Throws on duplicate names.
+  void add_tensor(std::string_view name, const std::vector<int64_t>& ne, DType type,
+                  const void* data, size_t nbytes);
+
+  // Serializes to a byte buffer (tests, fuzz corpus) or to a file.
+  std::vector<uint8_t> to_bytes() const;
+  void write_file(const std::string& path) const;
+
+ private:
+  struct PendingKv;
+  struct PendingTensor {
+    std::string name;
+    std::vector<int64_t> ne;
+    DType type;
+    const void* data;
+    size_t nbytes;
+  };
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> kvs_;  // key, encoded (type + value)
+  std::vector<PendingTensor> tensors_;
+  uint32_t alignment() const;
+};
+
+}  // namespace kestrel::gguf
