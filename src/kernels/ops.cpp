@@ -1,0 +1,74 @@
+// Scalar implementations of ops.h.
+#include "kernels/ops.h"
+
+#include <cmath>
+#include <limits>
+
+namespace kestrel {
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);  // ggml squares in float
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  if (w) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
+  }
+}
+
+void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    y[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void add_inplace(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void rope_cache(const RopeParams& p, int64_t pos, float* cos_out, float* sin_out) {
+  // theta_i = pos * base^(-2i/n_rot), advanced by repeated multiplication in
+  // float as ggml does, so the tables match llama.cpp's to the last bit.
+  const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
+  float theta = static_cast<float>(pos);
+  for (int i = 0; i < p.n_rot / 2; ++i) {
+    const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+    const float t = p.freq_scale * (theta / ff);
+    cos_out[i] = std::cos(t);
+    sin_out[i] = std::sin(t);
+    theta *= theta_scale;
+  }
+}
+
+void rope_apply(const RopeParams& p, const float* cos_t, const float* sin_t, float* x,
+                int n_heads, int head_dim) {
+  const int half = p.n_rot / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const int a = p.style == RopeStyle::Adjacent ? 2 * i : i;
+      const int b = p.style == RopeStyle::Adjacent ? 2 * i + 1 : i + half;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+      v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+    }
+  }
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = x[i] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(x[i] - mx);
+    x[i] = e;
+    sum += e;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace kestrel

@@ -1,0 +1,45 @@
+// Element-wise and row-wise operations of transformer blocks, in f32.
+//
+// Each mirrors the arithmetic llama.cpp's CPU backend performs (e.g. RMSNorm
+// sums squares in double, RoPE advances theta by repeated multiplication) so
+// that logits agree closely with llama.cpp's; they know nothing of models.
+#pragma once
+
+#include <cstdint>
+
+namespace kestrel {
+
+// y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no scaling)
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+
+// y[i] = silu(gate[i]) * up[i]
+void silu_mul(const float* gate, const float* up, float* y, int64_t n);
+
+// y[i] += x[i]
+void add_inplace(float* y, const float* x, int64_t n);
+
+// Layout of the rotated dimension pairs.
+enum class RopeStyle {
+  Adjacent,  // (x[2i], x[2i+1]): llama.cpp's "normal" rope (llama, mistral)
+  Halves,    // (x[i], x[i + n_rot/2]): NeoX style (qwen2, falcon, ...)
+};
+
+struct RopeParams {
+  RopeStyle style = RopeStyle::Adjacent;
+  int n_rot = 0;                         // rotated dims per head (<= head_dim)
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;               // linear position scaling
+  const float* freq_factors = nullptr;   // n_rot/2 divisors (Llama-3.1 rope_freqs) or null
+};
+
+// Fills cos/sin tables (n_rot/2 entries each) for position `pos`.
+void rope_cache(const RopeParams& p, int64_t pos, float* cos_out, float* sin_out);
+
+// Rotates n_heads heads of head_dim floats in place using a rope_cache.
+void rope_apply(const RopeParams& p, const float* cos_t, const float* sin_t, float* x,
+                int n_heads, int head_dim);
+
+// Numerically stable in-place softmax of n values (sum accumulated in double).
+void softmax_inplace(float* x, int64_t n);
+
+}  // namespace kestrel

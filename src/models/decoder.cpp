@@ -1,0 +1,88 @@
+// The llama-family decoder forward pass: composes the ops of kernels/ into
+// pre-norm attention + SwiGLU blocks for one chunk of tokens.
+//
+// Used by every architecture in the table (llama, qwen2); the differences
+// between them are data in ArchSpec/ModelConfig (RoPE style, QKV biases).
+// Knows nothing about SIMD: every heavy loop is a kernel call.
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/ops.h"
+#include "runtime/context.h"
+
+namespace kestrel {
+
+// out_offset: first output row of logits_ to fill (-1: no logits needed).
+void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits,
+                            int64_t out_offset) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const int64_t pos0 = n_past_;
+  const int64_t E = c.n_embd, QD = c.q_dim(), KVD = c.kv_dim(), FF = c.n_ff;
+  const KernelPath path = params_.path;
+
+  for (int64_t t = 0; t < n_tok; ++t) dequantize_row(w.tok_embd, tokens[t], x_.data() + t * E);
+
+  RopeParams rope;
+  rope.style = c.rope_style;
+  rope.n_rot = c.n_rot;
+  rope.freq_base = c.rope_base;
+  rope.freq_scale = c.rope_freq_scale;
+  rope.freq_factors = w.rope_freqs;
+  const int64_t half = c.n_rot / 2;
+  for (int64_t t = 0; t < n_tok; ++t) {
+    rope_cache(rope, pos0 + t, rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+  }
+  const AttentionShape shape{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
+                             static_cast<int>(c.head_dim)};
+  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+
+  auto add_bias = [&](float* y, const float* bias, int64_t dim) {
+    if (!bias) return;
+    for (int64_t t = 0; t < n_tok; ++t) add_inplace(y + t * dim, bias, dim);
+  };
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    // Attention block.
+    for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.attn_norm, cur_.data() + t * E, E, c.rms_eps);
+    matmul(L.wq, cur_.data(), n_tok, q_.data(), QD, act_.data(), pool_, path);
+    matmul(L.wk, cur_.data(), n_tok, k_.data(), KVD, act_.data(), pool_, path);
+    matmul(L.wv, cur_.data(), n_tok, v_.data(), KVD, act_.data(), pool_, path);
+    add_bias(q_.data(), L.bq, QD);
+    add_bias(k_.data(), L.bk, KVD);
+    add_bias(v_.data(), L.bv, KVD);
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const float* cs = rope_cos_.data() + t * half;
+      const float* sn = rope_sin_.data() + t * half;
+      rope_apply(rope, cs, sn, q_.data() + t * QD, static_cast<int>(c.n_head), static_cast<int>(c.head_dim));
+      rope_apply(rope, cs, sn, k_.data() + t * KVD, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim));
+    }
+    kv_.store(l, pos0, n_tok, k_.data(), v_.data());
+    attention_f16kv(q_.data(), QD, kv_.k(l), kv_.v(l), KVD, n_tok, pos0, shape, kq_scale,
+                    cur_.data(), QD, att_scratch_.data(), n_ctx_, pool_);
+    matmul(L.wo, cur_.data(), n_tok, tmp_.data(), E, act_.data(), pool_, path);
+    add_inplace(x_.data(), tmp_.data(), n_tok * E);
+
+    // Feed-forward block (SwiGLU).
+    for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.ffn_norm, cur_.data() + t * E, E, c.rms_eps);
+    matmul(L.w_gate, cur_.data(), n_tok, gate_.data(), FF, act_.data(), pool_, path);
+    matmul(L.w_up, cur_.data(), n_tok, up_.data(), FF, act_.data(), pool_, path);
+    silu_mul(gate_.data(), up_.data(), gate_.data(), n_tok * FF);
+    matmul(L.w_down, gate_.data(), n_tok, tmp_.data(), E, act_.data(), pool_, path);
+    add_inplace(x_.data(), tmp_.data(), n_tok * E);
+  }
+  n_past_ += n_tok;
+
+  if (out_offset < 0) return;
+  // Final norm and output projection, only for the rows whose logits we keep.
+  const int64_t first = all_logits ? 0 : n_tok - 1;
+  const int64_t n_out = n_tok - first;
+  for (int64_t t = 0; t < n_out; ++t) {
+    rms_norm(x_.data() + (first + t) * E, w.output_norm, cur_.data() + t * E, E, c.rms_eps);
+  }
+  matmul(w.output, cur_.data(), n_out, logits_.data() + out_offset * c.n_vocab, c.n_vocab,
+         act_.data(), pool_, path);
+}
+
+}  // namespace kestrel

@@ -1,0 +1,173 @@
+// Model loading: GGUF keys -> ModelConfig, tensors -> weight views (model.h).
+#include "models/model.h"
+
+#include <map>
+
+#include "core/error.h"
+
+namespace kestrel {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& ne) {
+  std::string s = "[";
+  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path) {
+  std::unique_ptr<Model> m(new Model());
+  m->reader_ = gguf::Reader::open(path);
+  m->load_config();
+  m->tokenizer_ = Tokenizer::from_gguf(*m->reader_);
+  m->load_weights();
+  return m;
+}
+
+void Model::load_config() {
+  const gguf::Reader& r = *reader_;
+  const auto arch = r.get_string("general.architecture");
+  if (!arch) throw Error(r.path() + ": missing general.architecture");
+  arch_ = find_architecture(*arch);
+  if (!arch_) {
+    throw Error(r.path() + ": unsupported architecture '" + std::string(*arch) +
+                "' (kestrel runs: " + supported_architecture_list() + ")");
+  }
+  ModelConfig& c = config_;
+  c.arch = std::string(*arch);
+  c.name = std::string(r.get_string_or("general.name", ""));
+  const std::string p = c.arch + ".";
+  auto need = [&](const std::string& key) {
+    const auto v = r.get_int(p + key);
+    if (!v) throw Error(r.path() + ": missing required key " + p + key);
+    if (*v <= 0) throw Error(r.path() + ": key " + p + key + " must be positive");
+    return *v;
+  };
+  c.n_embd = need("embedding_length");
+  c.n_layer = need("block_count");
+  c.n_ff = need("feed_forward_length");
+  c.n_head = need("attention.head_count");
+  c.n_ctx_train = need("context_length");
+  c.n_head_kv = r.get_int_or(p + "attention.head_count_kv", c.n_head);
+  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0) {
+    throw Error(r.path() + ": attention.head_count_kv (" + std::to_string(c.n_head_kv) +
+                ") must divide head_count (" + std::to_string(c.n_head) + ")");
+  }
+  c.head_dim = r.get_int_or(p + "attention.key_length", c.n_embd / c.n_head);
+  const int64_t v_len = r.get_int_or(p + "attention.value_length", c.head_dim);
+  if (v_len != c.head_dim) throw Error(r.path() + ": key_length != value_length is not supported");
+  c.rms_eps = static_cast<float>(r.get_float_or(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.n_rot = static_cast<int>(r.get_int_or(p + "rope.dimension_count", c.head_dim));
+  if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2) {
+    throw Error(r.path() + ": invalid rope.dimension_count " + std::to_string(c.n_rot));
+  }
+  c.rope_base = static_cast<float>(r.get_float_or(p + "rope.freq_base", 10000.0));
+  const std::string scaling(r.get_string_or(p + "rope.scaling.type", "none"));
+  if (scaling == "linear") {
+    const double f = r.get_float_or(p + "rope.scaling.factor", 1.0);
+    if (f > 0) c.rope_freq_scale = static_cast<float>(1.0 / f);
+  } else if (scaling != "none" && scaling != "") {
+    throw Error(r.path() + ": rope scaling '" + scaling + "' is not supported yet");
+  }
+  c.rope_style = arch_->rope_style;
+  c.qkv_bias = arch_->qkv_bias;
+}
+
+const float* Model::f32_vector(const std::string& name, int64_t n, bool required) {
+  const gguf::TensorInfo* t = reader_->find_tensor(name);
+  if (!t) {
+    if (required) throw Error(reader_->path() + ": missing tensor '" + name + "'");
+    return nullptr;
+  }
+  if (t->n_elements() != n) {
+    throw Error(reader_->path() + ": tensor '" + name + "' has shape " + shape_str(t->ne) +
+                ", expected " + std::to_string(n) + " elements");
+  }
+  if (t->type == DType::F32) return reinterpret_cast<const float*>(reader_->tensor_data(*t));
+  owned_.emplace_back(static_cast<size_t>(n));
+  type_traits(t->type).to_float(reader_->tensor_data(*t), owned_.back().data(), n);
+  return owned_.back().data();
+}
+
+WeightMatrix Model::matrix(const std::string& name, int64_t n_in, int64_t n_out, bool required) {
+  const gguf::TensorInfo* t = reader_->find_tensor(name);
+  if (!t) {
+    if (required) throw Error(reader_->path() + ": missing tensor '" + name + "'");
+    return {};
+  }
+  if (t->ne.size() != 2 || t->ne[0] != n_in || t->ne[1] != n_out) {
+    throw Error(reader_->path() + ": tensor '" + name + "' has shape " + shape_str(t->ne) +
+                ", expected [" + std::to_string(n_in) + ", " + std::to_string(n_out) + "]");
+  }
+  const TypeTraits& tt = type_traits(t->type);
+  if (!tt.vec_dot_ref) {
+    throw Error(reader_->path() + ": tensor '" + name + "' has type " + std::string(tt.name) +
+                ", which cannot be used as a weight matrix");
+  }
+  return WeightMatrix{&tt, reader_->tensor_data(*t), n_in, n_out};
+}
+
+void Model::load_weights() {
+  ModelConfig& c = config_;
+  ModelWeights& w = weights_;
+  const gguf::TensorInfo* emb = reader_->find_tensor("token_embd.weight");
+  if (!emb || emb->ne.size() != 2) throw Error(reader_->path() + ": missing or malformed token_embd.weight");
+  c.n_vocab = emb->ne[1];
+  if (c.n_vocab != tokenizer_->n_vocab()) {
+    throw Error(reader_->path() + ": token_embd has " + std::to_string(c.n_vocab) +
+                " rows but the vocabulary has " + std::to_string(tokenizer_->n_vocab()) + " tokens");
+  }
+  w.tok_embd = matrix("token_embd.weight", c.n_embd, c.n_vocab, true);
+  w.output_norm = f32_vector("output_norm.weight", c.n_embd, true);
+  w.output = matrix("output.weight", c.n_embd, c.n_vocab, false);
+  if (!w.output.data) w.output = w.tok_embd;  // tied embeddings
+  w.rope_freqs = f32_vector("rope_freqs.weight", c.n_rot / 2, false);
+  w.layers.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    LayerWeights& L = w.layers[static_cast<size_t>(i)];
+    const std::string b = "blk." + std::to_string(i) + ".";
+    L.attn_norm = f32_vector(b + "attn_norm.weight", c.n_embd, true);
+    L.wq = matrix(b + "attn_q.weight", c.n_embd, c.q_dim(), true);
+    L.wk = matrix(b + "attn_k.weight", c.n_embd, c.kv_dim(), true);
+    L.wv = matrix(b + "attn_v.weight", c.n_embd, c.kv_dim(), true);
+    L.wo = matrix(b + "attn_output.weight", c.q_dim(), c.n_embd, true);
+    L.bq = f32_vector(b + "attn_q.bias", c.q_dim(), c.qkv_bias);
+    L.bk = f32_vector(b + "attn_k.bias", c.kv_dim(), c.qkv_bias);
+    L.bv = f32_vector(b + "attn_v.bias", c.kv_dim(), c.qkv_bias);
+    L.ffn_norm = f32_vector(b + "ffn_norm.weight", c.n_embd, true);
+    L.w_gate = matrix(b + "ffn_gate.weight", c.n_embd, c.n_ff, true);
+    L.w_up = matrix(b + "ffn_up.weight", c.n_embd, c.n_ff, true);
+    L.w_down = matrix(b + "ffn_down.weight", c.n_ff, c.n_embd, true);
+  }
+}
+
+uint64_t Model::n_params() const {
+  uint64_t n = 0;
+  for (const auto& t : reader_->tensors()) n += static_cast<uint64_t>(t.n_elements());
+  return n;
+}
+
+uint64_t Model::file_bytes() const {
+  uint64_t n = 0;
+  for (const auto& t : reader_->tensors()) n += t.nbytes;
+  return n;
+}
+
+std::string Model::type_label() const {
+  // The most common type among 2-D tensors describes the file well enough
+  // ("Q4_0" for a Q4_0 mix whose output is Q6_K).
+  std::map<std::string, uint64_t> bytes;
+  for (const auto& t : reader_->tensors()) {
+    if (t.ne.size() == 2) bytes[std::string(type_traits(t.type).name)] += t.nbytes;
+  }
+  std::string best;
+  uint64_t most = 0;
+  for (const auto& [name, n] : bytes) {
+    if (n > most) most = n, best = name;
+  }
+  for (auto& ch : best) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return best;
+}
+
+}  // namespace kestrel

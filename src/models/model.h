@@ -1,0 +1,69 @@
+// A loaded model: GGUF mapping, hyper-parameters, weight views, tokenizer.
+//
+// Weights are used in place from the memory-mapped file; only small f32
+// vectors stored in another type (rare norm weights) are converted into
+// owned buffers. Loading validates every tensor's shape against the
+// hyper-parameters and names the first mismatch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf_reader.h"
+#include "kernels/matmul.h"
+#include "models/architecture.h"
+#include "models/model_config.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kestrel {
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;      // [n_embd]
+  WeightMatrix wq, wk, wv, wo;           // [q_dim x n_embd], [kv_dim x n_embd] x2, [n_embd x q_dim]
+  const float* bq = nullptr;             // [q_dim]  (qkv_bias only)
+  const float* bk = nullptr;             // [kv_dim]
+  const float* bv = nullptr;             // [kv_dim]
+  const float* ffn_norm = nullptr;       // [n_embd]
+  WeightMatrix w_gate, w_up, w_down;     // [n_ff x n_embd] x2, [n_embd x n_ff]
+};
+
+struct ModelWeights {
+  WeightMatrix tok_embd;                 // [n_vocab x n_embd]
+  const float* output_norm = nullptr;    // [n_embd]
+  WeightMatrix output;                   // [n_vocab x n_embd] (tok_embd when tied)
+  const float* rope_freqs = nullptr;     // [n_rot/2] or null
+  std::vector<LayerWeights> layers;
+};
+
+class Model {
+ public:
+  // Loads and validates; throws kestrel::Error with a clear message.
+  static std::unique_ptr<Model> load(const std::string& path);
+
+  const ModelConfig& config() const { return config_; }
+  const ArchSpec& arch() const { return *arch_; }
+  const ModelWeights& weights() const { return weights_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const gguf::Reader& gguf() const { return *reader_; }
+
+  uint64_t n_params() const;       // elements of all tensors
+  uint64_t file_bytes() const;     // tensor bytes in the file
+  std::string type_label() const;  // e.g. "Q4_0" from general.file_type, else most common type
+
+ private:
+  Model() = default;
+  void load_config();
+  void load_weights();
+  const float* f32_vector(const std::string& name, int64_t n, bool required);
+  WeightMatrix matrix(const std::string& name, int64_t n_in, int64_t n_out, bool required);
+
+  std::unique_ptr<gguf::Reader> reader_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  const ArchSpec* arch_ = nullptr;
+  ModelConfig config_;
+  ModelWeights weights_;
+  std::vector<std::vector<float>> owned_;  // converted small vectors
+};
+
+}  // namespace kestrel

@@ -1,0 +1,76 @@
+// An inference context: one sequence's KV cache, preallocated activations,
+// a thread pool, and the forward pass entry point.
+//
+// decode() appends tokens at the current position (prefill when given many,
+// a decode step when given one) and leaves logits for the last token, or for
+// every token when asked. All buffers are sized at construction for n_batch
+// tokens, so decoding allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kv/kv_cache.h"
+#include "models/model.h"
+
+namespace kestrel {
+
+struct ContextParams {
+  int64_t n_ctx = 0;        // 0: min(4096, trained context)
+  int n_threads = 0;        // 0: default_thread_count()
+  int64_t n_batch = 512;    // tokens per forward chunk
+  KernelPath path = KernelPath::Auto;
+};
+
+class Context {
+ public:
+  Context(const Model& model, const ContextParams& params);
+
+  const Model& model() const { return model_; }
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t n_past() const { return n_past_; }
+  int n_threads() const { return pool_.size(); }
+
+  // Evaluates `tokens` at positions n_past()...; throws kestrel::Error when
+  // they do not fit in the context or a token id is out of range.
+  // all_logits: keep logits for every token (else only the last).
+  void decode(std::span<const TokenId> tokens, bool all_logits);
+
+  // Logits of output i of the last decode (i = 0 when only the last kept).
+  const float* logits(int64_t i = 0) const { return logits_.data() + i * model_.config().n_vocab; }
+  int64_t n_outputs() const { return n_outputs_; }
+
+  // Forgets all positions (the cache memory is reused).
+  void clear() { n_past_ = 0; }
+
+ private:
+  void forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits, int64_t out_offset);
+
+  const Model& model_;
+  ContextParams params_;
+  int64_t n_ctx_;
+  int64_t n_batch_;
+  int64_t n_past_ = 0;
+  ThreadPool pool_;
+  KvCache kv_;
+  // Activations for one chunk of up to n_batch tokens (shape in comments).
+  std::vector<float> x_;       // [n_batch, n_embd] residual stream
+  std::vector<float> cur_;     // [n_batch, max(n_embd, q_dim)] normed input / attention output
+  std::vector<float> q_;       // [n_batch, q_dim]
+  std::vector<float> k_;       // [n_batch, kv_dim]
+  std::vector<float> v_;       // [n_batch, kv_dim]
+  std::vector<float> gate_;    // [n_batch, n_ff]
+  std::vector<float> up_;      // [n_batch, n_ff]
+  std::vector<float> tmp_;     // [n_batch, n_embd] projection outputs
+  std::vector<float> att_scratch_;
+  std::vector<float> rope_cos_, rope_sin_;  // [n_batch, n_rot/2]
+  std::vector<uint8_t> act_;   // converted activations for matmul
+  std::vector<float> logits_;  // [n_outputs, n_vocab]
+  int64_t n_outputs_ = 0;
+};
+
+}  // namespace kestrel
