@@ -4,7 +4,10 @@
 // accepts: keys in insertion order, tensor infos in insertion order, data
 // offsets as the running sum of sizes padded to general.alignment (default
 // 32). write_file() writes to PATH.tmp and renames, so a failed write never
-// leaves a half-written file behind.
+// leaves a half-written file behind. Setting a key that is already set
+// replaces its value and keeps its position. Setting general.alignment (u32,
+// a power of two) changes the padding; anything else there makes the write
+// throw.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,8 @@
 #include "gguf/gguf_types.h"
 
 namespace kestrel::gguf {
+
+class Reader;
 
 class Writer {
  public:
@@ -37,6 +42,10 @@ class Writer {
   // Copies one decoded value (e.g. from a Reader) under `key`: any type.
   void set_value(std::string_view key, const Value& v);
 
+  // Copies every key (in file order) and every tensor of `r`; the tensor data
+  // stays in r's mapping, so `r` must outlive write_file()/to_bytes().
+  void copy_from(const Reader& r);
+
   // Adds a tensor; `data` must stay alive until write_file() and hold exactly
   // the byte size implied by ne and type. Throws on duplicate names.
   void add_tensor(std::string_view name, const std::vector<int64_t>& ne, DType type,
@@ -47,7 +56,6 @@ class Writer {
   void write_file(const std::string& path) const;
 
  private:
-  struct PendingKv;
   struct PendingTensor {
     std::string name;
     std::vector<int64_t> ne;
@@ -58,6 +66,9 @@ class Writer {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> kvs_;  // key, encoded (type + value)
   std::vector<PendingTensor> tensors_;
   uint32_t alignment() const;
+  template <typename Sink>
+  void serialize(Sink& sink) const;
+  void set_encoded(std::string_view key, std::vector<uint8_t> encoded);
 };
 
 }  // namespace kestrel::gguf
