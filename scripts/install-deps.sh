@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kestrel builds and tests with (skips apt when
+# they are all present already). Run as root, or with sudo available.
+set -euo pipefail
+pkgs=(cmake g++ make pkg-config libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
