@@ -17,6 +17,7 @@ namespace kestrel::gguf {
 namespace {
 
 constexpr uint32_t kMaxDims = 4;
+constexpr size_t kMaxTensorName = 63;  // ggml's GGML_MAX_NAME (64) counts the NUL
 // Smallest possible encodings, used to reject counts that cannot fit in the
 // remaining bytes before reserving memory for them.
 constexpr uint64_t kMinKvBytes = 8 + 4 + 1;               // key length, type, 1-byte value
@@ -140,6 +141,10 @@ TensorInfo read_tensor_info(ByteCursor& c) {
   TensorInfo t;
   t.name = c.read_string("tensor name");
   c.set_context("tensor " + quoted(t.name));
+  if (t.name.size() > kMaxTensorName) {
+    c.fail("name is " + std::to_string(t.name.size()) + " bytes; ggml limits tensor names to " +
+           std::to_string(kMaxTensorName));
+  }
   const uint32_t n_dims = c.read<uint32_t>("dimension count");
   if (n_dims == 0 || n_dims > kMaxDims) {
     c.fail("has " + std::to_string(n_dims) + " dimensions; GGUF tensors have 1 to " +
@@ -269,6 +274,10 @@ void Reader::parse() {
   uint64_t expected = 0;
   for (const TensorInfo& t : tensors_) {
     c.set_context("tensor " + quoted(t.name));
+  if (t.name.size() > kMaxTensorName) {
+    c.fail("name is " + std::to_string(t.name.size()) + " bytes; ggml limits tensor names to " +
+           std::to_string(kMaxTensorName));
+  }
     if (t.offset % alignment_ != 0) {
       c.fail("data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
              std::to_string(alignment_));

@@ -202,6 +202,13 @@ TEST_F(GgufMalformed, Alignment) {
   EXPECT_NE(parse_error(smaller), "");
 }
 
+TEST_F(GgufMalformed, TensorNameTooLong) {
+  // ggml allows at most 63 bytes. Stretching a name's length field to 64
+  // makes it swallow the bytes that follow; the length check fires first.
+  poke<uint64_t>(bytes, find_bytes(bytes, "tensor_b") - 8, 64);
+  expect_error(bytes, {"name is 64 bytes", "limits tensor names to 63"});
+}
+
 TEST_F(GgufMalformed, HostileNamesAreQuotedSafely) {
   const size_t p = find_bytes(bytes, "tensor_c");
   bytes[p + 1] = '\n';
