@@ -1,0 +1,95 @@
+// Hardware limit measurements (hardware_peaks.h).
+#include "perf/hardware_peaks.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/thread_pool.h"
+
+namespace kestrel {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Runs loop(iters) on every thread; returns total ops/s of the best rep.
+double threaded_peak(int n_threads, double (*loop)(int64_t)) {
+  ThreadPool pool(n_threads);
+  const int64_t iters = 20'000'000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::atomic<double> ops{0};
+    const double t0 = now_s();
+    pool.run([&](int, int) {
+      const double o = loop(iters);
+      double cur = ops.load();
+      while (!ops.compare_exchange_weak(cur, cur + o)) {
+      }
+    });
+    best = std::max(best, ops.load() / (now_s() - t0));
+  }
+  return best;
+}
+
+}  // namespace
+
+double measure_read_bandwidth(int n_threads, int64_t bytes, int reps) {
+  bytes = std::max<int64_t>(bytes, int64_t(1) << 30);
+  const size_t n = static_cast<size_t>(bytes) / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
+  ThreadPool pool(n_threads);
+  // First touch from the pool so pages are spread as the reads will be.
+  pool.run([&](int ith, int nth) {
+    int64_t b, e;
+    ThreadPool::split(static_cast<int64_t>(n), ith, nth, b, e);
+    for (int64_t i = b; i < e; ++i) buf[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+  });
+  double best = 0;
+  std::atomic<uint64_t> sink{0};
+  for (int rep = 0; rep < reps; ++rep) {
+    const double t0 = now_s();
+    pool.run([&](int ith, int nth) {
+      int64_t b, e;
+      ThreadPool::split(static_cast<int64_t>(n), ith, nth, b, e);
+      // Four independent sums let the compiler vectorize and keep loads in flight.
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      const uint64_t* p = buf.get();
+      int64_t i = b;
+      for (; i + 4 <= e; i += 4) {
+        s0 += p[i];
+        s1 += p[i + 1];
+        s2 += p[i + 2];
+        s3 += p[i + 3];
+      }
+      for (; i < e; ++i) s0 += p[i];
+      sink.fetch_add(s0 + s1 + s2 + s3);
+    });
+    best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / (now_s() - t0));
+  }
+  return best;
+}
+
+double measure_f32_fma_peak(int n_threads) {
+  return cpu_has_avx2() ? threaded_peak(n_threads, f32_fma_loop_avx2) : 0.0;
+}
+
+double measure_int8_dot_peak(int n_threads) {
+  return cpu_has_avx2() ? threaded_peak(n_threads, int8_dot_loop_avx2) : 0.0;
+}
+
+HardwarePeaks measure_hardware_peaks(int n_threads) {
+  HardwarePeaks p;
+  p.threads = n_threads;
+  p.read_bandwidth = measure_read_bandwidth(n_threads);
+  p.f32_peak = measure_f32_fma_peak(n_threads);
+  p.int8_peak = measure_int8_dot_peak(n_threads);
+  return p;
+}
+
+}  // namespace kestrel

@@ -1,0 +1,32 @@
+// Measurements of this machine's limits, for roofline fractions in
+// `kestrel bench`: streaming memory-read bandwidth, the f32 FMA peak and the
+// int8 dot-product peak (maddubs + madd), each with a given thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace kestrel {
+
+struct HardwarePeaks {
+  double read_bandwidth = 0;  // bytes/s, best of several streaming reads of >= 1 GiB
+  double f32_peak = 0;        // flop/s (2 per FMA lane)
+  double int8_peak = 0;       // op/s (2 per int8 multiply-add)
+  int threads = 0;
+};
+
+// Streaming read of `bytes` (at least 1 GiB is used) split over n_threads;
+// returns the best bytes/s of `reps` passes.
+double measure_read_bandwidth(int n_threads, int64_t bytes = int64_t(1) << 30, int reps = 5);
+
+// FMA / int8 peaks with n_threads (0 when the CPU lacks AVX2).
+double measure_f32_fma_peak(int n_threads);
+double measure_int8_dot_peak(int n_threads);
+
+HardwarePeaks measure_hardware_peaks(int n_threads);
+
+// The AVX2 inner loops (perf/avx2/peaks_avx2.cpp): each returns the number
+// of operations it performed in `iters` iterations.
+double f32_fma_loop_avx2(int64_t iters);
+double int8_dot_loop_avx2(int64_t iters);
+
+}  // namespace kestrel
