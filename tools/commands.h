@@ -12,5 +12,6 @@ int cmd_logits(Args& args);
 int cmd_inspect(Args& args);
 int cmd_tokenize(Args& args);
 int cmd_synth(Args& args);
+int cmd_bench(Args& args);
 
 }  // namespace kestrel::cli

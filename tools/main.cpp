@@ -19,13 +19,14 @@ struct Subcommand {
   std::string_view help;
 };
 
-constexpr std::array<Subcommand, 5> kSubcommands{{
+constexpr Subcommand kSubcommands[] = {
     {"run", kestrel::cli::cmd_run, "generate text from a prompt"},
     {"logits", kestrel::cli::cmd_logits, "print top logits and greedy tokens as JSON"},
     {"inspect", kestrel::cli::cmd_inspect, "print a GGUF file's metadata and tensors"},
     {"tokenize", kestrel::cli::cmd_tokenize, "print the token ids of a prompt"},
     {"synth", kestrel::cli::cmd_synth, "write a random-weight model of a real shape"},
-}};
+    {"bench", kestrel::cli::cmd_bench, "measure prompt and generation speed (llama-bench method)"},
+};
 
 void usage() {
   std::fprintf(stderr, "usage: kestrel <command> [options]\n\ncommands:\n");

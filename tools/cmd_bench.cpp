@@ -1,0 +1,240 @@
+// `kestrel bench`: llama-bench's method plus roofline fractions.
+//
+// pp N: N random tokens decoded as one batch from an empty cache (after
+// filling it to depth D for `-d D`); tg N: N single-token decode steps.
+// A warm-up run precedes the measurements; t/s is mean ± stddev over -r
+// repetitions. For each thread count the machine's read bandwidth, f32 FMA
+// peak and int8 dot peak are measured once, and every row reports its
+// fraction of the relevant limit (formulas in docs/bench.md).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "perf/hardware_peaks.h"
+#include "runtime/context.h"
+
+namespace kestrel::cli {
+namespace {
+
+struct Row {
+  std::string model, type, test;
+  double size_bytes = 0, params = 0;
+  int threads = 0;
+  double mean = 0, stddev = 0;  // tokens/s
+  double roofline = 0;          // fraction of the limit
+  std::string limit;            // "bw", "int8", "f32"
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Bytes one decode step reads: every weight it uses (one row of the token
+// embedding), the output matrix, and the f16 K and V cache up to `depth`.
+double tg_bytes_per_token(const Model& m, double mean_depth) {
+  const ModelConfig& c = m.config();
+  double bytes = 0;
+  for (const auto& t : m.gguf().tensors()) {
+    if (t.name == "token_embd.weight") bytes += static_cast<double>(t.nbytes) / static_cast<double>(c.n_vocab);
+    else bytes += static_cast<double>(t.nbytes);
+  }
+  if (!m.gguf().find_tensor("output.weight")) bytes += static_cast<double>(m.weights().output.row_bytes()) * c.n_vocab;
+  bytes += static_cast<double>(c.n_layer) * 2.0 * mean_depth * static_cast<double>(c.kv_dim()) * 2.0;
+  return bytes;
+}
+
+// Operations of a prompt of n tokens starting at depth d: 2 per multiply-add
+// of every matrix product (attention included), the output matrix once.
+double pp_ops(const Model& m, int64_t n, int64_t d) {
+  const ModelConfig& c = m.config();
+  double per_token = 0;
+  for (const LayerWeights& L : m.weights().layers) {
+    for (const WeightMatrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+      per_token += 2.0 * static_cast<double>(w->n_in) * static_cast<double>(w->n_out);
+    }
+  }
+  double attn = 0;  // QK^T and PV: 2 products of head_dim per key, per head, per layer
+  for (int64_t p = d; p < d + n; ++p) {
+    attn += 2.0 * 2.0 * static_cast<double>(c.n_head * c.head_dim) * static_cast<double>(p + 1) * c.n_layer;
+  }
+  return per_token * static_cast<double>(n) + attn + 2.0 * static_cast<double>(c.n_vocab * c.n_embd);
+}
+
+bool weights_quantized(const Model& m) { return m.weights().layers.front().wq.tt->is_quantized; }
+
+std::string human_size(double bytes) {
+  char buf[32];
+  if (bytes >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  else std::snprintf(buf, sizeof buf, "%.2f MiB", bytes / (1024.0 * 1024));
+  return buf;
+}
+
+std::string human_params(double n) {
+  char buf[32];
+  if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
+  else std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
+  return buf;
+}
+
+void fill_random(std::vector<TokenId>& v, int64_t n, int64_t n_vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<TokenId> dist(0, static_cast<TokenId>(n_vocab - 1));
+  v.resize(static_cast<size_t>(n));
+  for (auto& t : v) t = dist(rng);
+}
+
+}  // namespace
+
+int cmd_bench(Args& args) {
+  std::vector<std::string> models;
+  std::vector<int64_t> pps = {512}, tgs = {128}, threads = {default_thread_count()}, depths = {0};
+  int reps = 5;
+  bool json_out = false, warmup = true;
+  while (!args.done()) {
+    const std::string a = args.next();
+    if (a == "-h" || a == "--help") {
+      std::printf(
+          "usage: kestrel bench -m M.gguf [-m M2.gguf ...] [-p 512] [-n 128] [-t 1,2] [-r 5] [-d 0,4096]\n"
+          "                     [--json] [--no-warmup]\n"
+          "  -p/-n take comma lists (0 disables the test); -d fills the cache to each depth first.\n");
+      return 0;
+    }
+    if (a == "-m" || a == "--model") models.push_back(args.value(a));
+    else if (a == "-p" || a == "--n-prompt") pps = parse_int_list(a, args.value(a));
+    else if (a == "-n" || a == "--n-gen") tgs = parse_int_list(a, args.value(a));
+    else if (a == "-t" || a == "--threads") threads = parse_int_list(a, args.value(a));
+    else if (a == "-d" || a == "--n-depth") depths = parse_int_list(a, args.value(a));
+    else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(args.int_value(a, 1, 1000));
+    else if (a == "--json") json_out = true;
+    else if (a == "--no-warmup") warmup = false;
+    else Args::unknown("bench", a);
+  }
+  if (models.empty()) throw Error("kestrel bench: give at least one model with -m");
+  for (int64_t v : pps) if (v < 0 || v > 1 << 20) throw Error("-p: sizes must be in [0, 1048576]");
+  for (int64_t v : tgs) if (v < 0 || v > 1 << 20) throw Error("-n: sizes must be in [0, 1048576]");
+  for (int64_t v : depths) if (v < 0 || v > 1 << 24) throw Error("-d: depths must be in [0, 16777216]");
+  for (int64_t v : threads) if (v < 1 || v > 1024) throw Error("-t: thread counts must be in [1, 1024]");
+
+  std::map<int64_t, HardwarePeaks> peaks;
+  for (int64_t t : threads) {
+    std::fprintf(stderr, "measuring hardware limits with %lld threads...\n", static_cast<long long>(t));
+    peaks[t] = measure_hardware_peaks(static_cast<int>(t));
+    std::fprintf(stderr, "  read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s\n",
+                 peaks[t].read_bandwidth / 1e9, peaks[t].f32_peak / 1e9, peaks[t].int8_peak / 1e9);
+  }
+
+  std::vector<Row> rows;
+  std::mt19937 rng(1234);
+  for (const std::string& path : models) {
+    const auto model = Model::load(path);
+    const ModelConfig& c = model->config();
+    const int64_t max_len = std::max(*std::max_element(pps.begin(), pps.end()), *std::max_element(tgs.begin(), tgs.end()));
+    const int64_t need = *std::max_element(depths.begin(), depths.end()) + max_len;
+    if (need > c.n_ctx_train) {
+      throw Error(path + ": depth + test length (" + std::to_string(need) + ") exceeds the trained context (" +
+                  std::to_string(c.n_ctx_train) + ")");
+    }
+    const std::string name = c.name.empty() ? path : c.name;
+    for (int64_t nt : threads) {
+      ContextParams cp;
+      cp.n_ctx = std::max<int64_t>(need, 1);
+      cp.n_threads = static_cast<int>(nt);
+      Context ctx(*model, cp);
+      std::vector<TokenId> toks;
+      if (warmup) {
+        fill_random(toks, std::max<int64_t>(pps.front(), 1), c.n_vocab, rng);
+        ctx.clear();
+        ctx.decode(toks, false);
+        ctx.decode({toks.data(), 1}, false);
+      }
+      for (int64_t d : depths) {
+        struct Test { bool pp; int64_t n; };
+        std::vector<Test> tests;
+        for (int64_t p : pps) if (p > 0) tests.push_back({true, p});
+        for (int64_t g : tgs) if (g > 0) tests.push_back({false, g});
+        for (const Test& t : tests) {
+          std::vector<double> rates;
+          for (int r = 0; r < reps; ++r) {
+            ctx.clear();
+            if (d > 0) {
+              fill_random(toks, d, c.n_vocab, rng);
+              ctx.decode(toks, false);
+            }
+            fill_random(toks, t.n, c.n_vocab, rng);
+            const double t0 = now_s();
+            if (t.pp) {
+              ctx.decode(toks, false);
+            } else {
+              for (int64_t i = 0; i < t.n; ++i) ctx.decode({&toks[static_cast<size_t>(i)], 1}, false);
+            }
+            rates.push_back(static_cast<double>(t.n) / (now_s() - t0));
+            std::fprintf(stderr, "\r%s t=%lld %s%lld d=%lld rep %d/%d: %.2f t/s   ", name.c_str(),
+                         static_cast<long long>(nt), t.pp ? "pp" : "tg", static_cast<long long>(t.n),
+                         static_cast<long long>(d), r + 1, reps, rates.back());
+          }
+          Row row;
+          row.model = name;
+          row.type = model->type_label();
+          row.size_bytes = static_cast<double>(model->file_bytes());
+          row.params = static_cast<double>(model->n_params());
+          row.threads = static_cast<int>(nt);
+          row.test = (t.pp ? "pp" : "tg") + std::to_string(t.n) + (d > 0 ? " @ d" + std::to_string(d) : "");
+          double sum = 0, sq = 0;
+          for (double x : rates) sum += x;
+          row.mean = sum / static_cast<double>(rates.size());
+          for (double x : rates) sq += (x - row.mean) * (x - row.mean);
+          row.stddev = rates.size() > 1 ? std::sqrt(sq / static_cast<double>(rates.size() - 1)) : 0.0;
+          const HardwarePeaks& hp = peaks[nt];
+          if (t.pp) {
+            const bool q = weights_quantized(*model);
+            const double peak = q ? hp.int8_peak : hp.f32_peak;
+            row.limit = q ? "int8" : "f32";
+            row.roofline = peak > 0 ? pp_ops(*model, t.n, d) / static_cast<double>(t.n) * row.mean / peak : 0.0;
+          } else {
+            const double mean_depth = static_cast<double>(d) + static_cast<double>(t.n + 1) / 2.0;
+            row.limit = "bw";
+            row.roofline = tg_bytes_per_token(*model, mean_depth) * row.mean / hp.read_bandwidth;
+          }
+          rows.push_back(row);
+        }
+      }
+    }
+  }
+  std::fprintf(stderr, "\n");
+
+  if (json_out) {
+    nlohmann::json j;
+    for (const auto& [t, hp] : peaks) {
+      j["hardware"].push_back({{"threads", t}, {"read_bandwidth_bytes_per_s", hp.read_bandwidth},
+                               {"f32_peak_flops", hp.f32_peak}, {"int8_peak_ops", hp.int8_peak}});
+    }
+    for (const Row& r : rows) {
+      j["results"].push_back({{"model", r.model}, {"type", r.type}, {"size_bytes", r.size_bytes},
+                              {"params", r.params}, {"threads", r.threads}, {"test", r.test},
+                              {"tokens_per_s", r.mean}, {"stddev", r.stddev}, {"roofline_fraction", r.roofline},
+                              {"roofline_limit", r.limit}});
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| model | size | params | type | threads | test | t/s | roofline |\n");
+  std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n");
+  for (const Row& r : rows) {
+    std::printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %.1f%% of %s |\n", r.model.c_str(),
+                human_size(r.size_bytes).c_str(), human_params(r.params).c_str(), r.type.c_str(), r.threads,
+                r.test.c_str(), r.mean, r.stddev, 100.0 * r.roofline, r.limit.c_str());
+  }
+  for (const auto& [t, hp] : peaks) {
+    std::printf("\nthreads %lld: read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s",
+                static_cast<long long>(t), hp.read_bandwidth / 1e9, hp.f32_peak / 1e9, hp.int8_peak / 1e9);
+  }
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace kestrel::cli
