@@ -47,13 +47,15 @@ bool one_of(std::string_view s, Names names) {
   return std::find(names.begin(), names.end(), s) != names.end();
 }
 
-// Fills `id` (when unset) with the lowest token whose text is in `names` and
-// marks it as control. llama.cpp takes the first hit in hash-map order; we
-// take the lowest id so the result is deterministic.
+// Fills `id` (when unset) with the token whose text comes first in `names`
+// and marks it as control. llama.cpp takes the first hit in hash-map order,
+// which is unspecified; list order is deterministic and picks the intended
+// token when a vocabulary has several (e.g. <|eot_id|> over <|end_of_text|>).
 void detect_by_text(Vocab& v, TokenId& id, Names names) {
   if (id >= 0) return;
-  for (TokenId t = 0; t < v.size(); ++t) {
-    if (one_of(v.texts[static_cast<size_t>(t)], names)) {
+  for (std::string_view name : names) {
+    const TokenId t = v.find(name);
+    if (t >= 0) {
       id = t;
       v.attrs[static_cast<size_t>(t)] |= kAttrControl;
       return;
