@@ -38,11 +38,12 @@ inline __m256i load_u256(const void* p) {
 }
 
 // 16 packed bytes of nibbles -> 32 bytes 0..15 in "nibble order": low
-// nibbles become bytes 0..15, high nibbles bytes 16..31.
+// nibbles become bytes 0..15, high nibbles bytes 16..31. (Broadcast load and
+// a per-lane variable shift: no cross-lane shuffle needed.)
 inline __m256i unpack_nibbles_32(const uint8_t* qs) {
-  const __m128i b = load_u128(qs);
-  const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  const __m256i b = _mm256_broadcastsi128_si256(load_u128(qs));
+  const __m256i shifted = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
 // 32 bits (little-endian in `bits`) -> 32 bytes, byte j = 0xFF if bit j is set.
@@ -83,22 +84,32 @@ inline __m256i dot_i8_i8(const int8_t* a, const int8_t* b) {
   return _mm256_add_epi32(_mm256_madd_epi16(a0, b0), _mm256_madd_epi16(a1, b1));
 }
 
-// Runs step(i, acc[i % 4]) for i in [0, nb): four independent accumulator
-// chains hide the FMA latency; the caller combines acc[0..3] at the end.
-template <typename Acc, typename Step>
-inline void for_blocks_4way(int nb, Acc (&acc)[4], Step&& step) {
-  int i = 0;
-  for (; i + 3 < nb; i += 4) {
-    step(i, acc[0]);
-    step(i + 1, acc[1]);
-    step(i + 2, acc[2]);
-    step(i + 3, acc[3]);
-  }
-  for (; i < nb; ++i) step(i, acc[i & 3]);
-}
-
 inline __m256 add4(const __m256 (&v)[4]) {
   return _mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3]));
+}
+
+// Reduces 8 vectors of 8 int32 partial sums (one vector per block) to one
+// vector whose lane k is the total of block k.
+inline __m256i reduce8_i32(const __m256i (&s)[8]) {
+  // After two rounds of hadd, lane k of each 128-bit half holds half of
+  // block k's (resp. k+4's) total; the final add joins the two halves.
+  const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+  const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(s[4], s[5]), _mm256_hadd_epi32(s[6], s[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20),
+                          _mm256_permute2x128_si256(h0, h1, 0x31));
+}
+
+// The fp16 fields of 8 consecutive blocks (`first` points at block 0's
+// field, blocks are Stride bytes apart) as 8 floats.
+template <size_t Stride>
+inline __m256 load_halves8(const void* first) {
+  const auto* p = static_cast<const uint8_t*>(first);
+  auto h = [p](int k) {
+    uint16_t v;
+    std::memcpy(&v, p + k * Stride, sizeof v);
+    return static_cast<short>(v);
+  };
+  return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
 }
 
 // --- K-quant helpers: 16 groups of 16 elements, one int16 scale per group ---
