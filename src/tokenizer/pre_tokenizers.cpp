@@ -231,7 +231,15 @@ std::vector<std::string_view> PreTokenizer::split(const NormalizedUtf8& norm) co
       size_t last = 0, start = 0;
       while (start < len) {
         const int rc = pcre2_match(rx->code(), shadow + p.b, len, start, PCRE2_NO_UTF_CHECK, md, nullptr);
-        if (rc < 0) break;  // PCRE2_ERROR_NOMATCH (or a resource limit: keep the rest whole)
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+          // A resource limit (e.g. JIT stack) on pathological input: refuse
+          // rather than silently tokenizing differently from llama.cpp.
+          PCRE2_UCHAR msg[256];
+          pcre2_get_error_message(rc, msg, sizeof(msg));
+          throw Error("pre-tokenizer regex failed on a " + std::to_string(len) + "-byte piece of text: " +
+                      reinterpret_cast<const char*>(msg));
+        }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         const size_t ms = ov[0], me = ov[1];
         if (me <= ms) {  // empty match: contributes no piece

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "core/error.h"
 #include "test_helpers.h"
@@ -51,6 +52,33 @@ INSTANTIATE_TEST_SUITE_P(AllVocabs, VocabVectors,
                            for (char& ch : n) if (ch == '-') ch = '_';
                            return n;
                          });
+
+}  // namespace
+}  // namespace kestrel::test
+
+namespace kestrel::test {
+namespace {
+
+// encode() is const and keeps no state between calls, so several threads may
+// share one tokenizer (llama.cpp's test runs every case on all threads too).
+TEST(VocabVectorsThreads, ConcurrentEncodeMatches) {
+  const std::string path = vocab_path("llama-bpe");
+  if (!std::filesystem::exists(path + ".inp")) GTEST_SKIP() << "missing " << path << ".inp";
+  const Tokenizer* tok = cached_tokenizer(path);
+  ASSERT_NE(tok, nullptr);
+  const std::vector<VocabCase> cases = read_vocab_cases(path);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 5; ++rep) {
+        for (const VocabCase& c : cases) mismatches[t] += tok->encode(c.text, false, false) != c.ids;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
+}
 
 }  // namespace
 }  // namespace kestrel::test
