@@ -90,13 +90,17 @@ std::vector<float> reference_forward(const Model& model, const std::vector<Token
         for (int64_t j = 0; j <= t; ++j) {
           float d = 0;
           for (int64_t i = 0; i < hd; ++i) d += f16_round(q[t][hh * hd + i]) * k[j][kvh * hd + i];
-          s[j] = d / std::sqrt(static_cast<float>(hd));
+          s[j] = d * (1.0f / std::sqrt(static_cast<float>(hd)));  // ggml scales by multiplication
           mx = std::max(mx, s[j]);
         }
+        // Normalize by multiplying with the f32 reciprocal, as ggml does: a
+        // last-bit difference here can flip an f16 or Q8 rounding downstream,
+        // which these random-weight models amplify into visible logit changes.
         double sum = 0;
         for (float& e : s) sum += (e = std::exp(e - mx));
+        const auto inv = static_cast<float>(1.0 / sum);
         for (int64_t j = 0; j <= t; ++j) {
-          const float p = f16_round(static_cast<float>(s[j] / sum));
+          const float p = f16_round(s[j] * inv);
           for (int64_t i = 0; i < hd; ++i) att[hh * hd + i] += p * v[j][kvh * hd + i];
         }
       }
