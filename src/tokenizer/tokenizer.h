@@ -49,7 +49,8 @@ class Tokenizer {
   virtual std::string decode(std::span<const TokenId> ids, bool render_special = false) const = 0;
 
   int32_t n_vocab() const { return static_cast<int32_t>(texts_.size()); }
-  std::string_view token_text(TokenId id) const { return texts_.at(static_cast<size_t>(id)); }
+  // Raw vocabulary text of a token; throws kestrel::Error for an id outside [0, n_vocab).
+  std::string_view token_text(TokenId id) const;
   TokenId bos() const { return bos_; }
   TokenId eos() const { return eos_; }
   TokenId eot() const { return eot_; }  // -1 when the vocabulary has none

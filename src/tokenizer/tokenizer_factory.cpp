@@ -1,5 +1,6 @@
 // Tokenizer::from_gguf: picks the tokenizer kind named by tokenizer.ggml.model.
 #include <algorithm>
+#include <string>
 
 #include "core/error.h"
 #include "gguf/gguf_reader.h"
@@ -19,6 +20,14 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::Reader& r) {
   }
   throw Error("tokenizer.ggml.model '" + std::string(*model) +
               "' is not supported (kestrel supports 'llama' (SPM) and 'gpt2' (BPE))");
+}
+
+std::string_view Tokenizer::token_text(TokenId id) const {
+  if (id < 0 || id >= n_vocab()) {
+    throw Error("token id " + std::to_string(id) + " is outside the vocabulary (" + std::to_string(n_vocab()) +
+                " tokens)");
+  }
+  return texts_[static_cast<size_t>(id)];
 }
 
 bool Tokenizer::is_eog(TokenId id) const {

@@ -65,6 +65,8 @@ TEST(SpmSpecial, PiecesAndDecode) {
   EXPECT_EQ(t->decode(std::vector<TokenId>{1, 15043}, true), "<s> Hello");
   EXPECT_THROW(t->token_to_piece(32000), Error);
   EXPECT_THROW(t->token_to_piece(-1), Error);
+  EXPECT_THROW(t->token_text(32000), Error);
+  EXPECT_EQ(t->token_text(15043), "\xE2\x96\x81Hello");
   EXPECT_TRUE(t->is_eog(2));
   EXPECT_FALSE(t->is_eog(1));
   EXPECT_FALSE(t->is_eog(-1));
