@@ -6,6 +6,7 @@
 // llama.cpp uses) so kestrel accepts exactly the files llama.cpp accepts,
 // plus a few that only matter to a reader that uses tensor data in place:
 // every tensor's bytes must lie inside the file.
+#include <algorithm>
 #include <string>
 
 #include "gguf/byte_cursor.h"
@@ -22,6 +23,8 @@ constexpr size_t kMaxTensorName = 63;  // ggml's GGML_MAX_NAME (64) counts the N
 // remaining bytes before reserving memory for them.
 constexpr uint64_t kMinKvBytes = 8 + 4 + 1;               // key length, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // name length, n_dims, ne[0], type, offset
+// Most entries reserved up front from a count read from the file.
+constexpr uint64_t kMaxReserve = 4096;
 
 bool is_known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::F64); }
 
@@ -221,11 +224,14 @@ void Reader::parse() {
            " bytes that follow (file size " + std::to_string(size_) + ")");
   }
 
-  // Metadata.
-  kvs_.resize(static_cast<size_t>(n_kv));
-  kv_index_.reserve(static_cast<size_t>(n_kv));
-  for (size_t i = 0; i < kvs_.size(); ++i) {
-    KeyValue& kv = kvs_[i];
+  // Metadata. Entries are appended as they parse rather than allocated from
+  // the claimed count: a decoded entry is ~10x its smallest encoding, so
+  // trusting the count would let a small file ask for a lot of memory.
+  const size_t reserve_kv = static_cast<size_t>(std::min<uint64_t>(n_kv, kMaxReserve));
+  kvs_.reserve(reserve_kv);
+  kv_index_.reserve(reserve_kv);
+  for (size_t i = 0; i < n_kv; ++i) {
+    KeyValue& kv = kvs_.emplace_back();
     c.set_context("metadata entry " + std::to_string(i));
     kv.key = c.read_string("key");
     if (kv.key.empty()) c.fail("key is empty");
@@ -248,8 +254,9 @@ void Reader::parse() {
   }
 
   // Tensor infos.
-  tensors_.reserve(static_cast<size_t>(n_tensors));
-  tensor_index_.reserve(static_cast<size_t>(n_tensors));
+  const size_t reserve_tensors = static_cast<size_t>(std::min<uint64_t>(n_tensors, kMaxReserve));
+  tensors_.reserve(reserve_tensors);
+  tensor_index_.reserve(reserve_tensors);
   for (uint64_t i = 0; i < n_tensors; ++i) {
     c.set_context("tensor " + std::to_string(i));
     tensors_.push_back(read_tensor_info(c));

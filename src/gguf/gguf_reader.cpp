@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
 #include "core/error.h"
 #include "gguf/byte_cursor.h"
@@ -51,18 +53,31 @@ std::unique_ptr<Reader> Reader::open(const std::string& path) {
     r->base_ = static_cast<const uint8_t*>(m);
   }
   try {
-    r->parse();
+    r->parse_or_throw();
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + " (file '" + path + "')");
   }
   return r;
 }
 
+void Reader::parse_or_throw() {
+  // Decoded metadata can be several times larger than its encoding (an array
+  // of N bools becomes N int64); running out of memory on a huge or hostile
+  // file is reported like any other bad input.
+  try {
+    parse();
+  } catch (const std::bad_alloc&) {
+    throw Error("GGUF: out of memory while decoding the header (file size " + std::to_string(size_) + ")");
+  } catch (const std::length_error&) {
+    throw Error("GGUF: out of memory while decoding the header (file size " + std::to_string(size_) + ")");
+  }
+}
+
 std::unique_ptr<Reader> Reader::from_memory(const uint8_t* data, size_t size) {
   std::unique_ptr<Reader> r(new Reader());
   r->base_ = data;
   r->size_ = data == nullptr ? 0 : size;
-  r->parse();
+  r->parse_or_throw();
   return r;
 }
 

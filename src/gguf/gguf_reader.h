@@ -62,7 +62,8 @@ class Reader {
 
  private:
   Reader() = default;
-  void parse();
+  void parse();           // gguf_parse.cpp
+  void parse_or_throw();  // parse(), with allocation failure reported as kestrel::Error
 
   std::string path_;
   const uint8_t* base_ = nullptr;

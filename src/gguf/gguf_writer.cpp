@@ -116,6 +116,12 @@ struct BufferSink {
   }
 };
 
+// Counts bytes only (byte_size()).
+struct CountingSink {
+  uint64_t n = 0;
+  void write(const void*, size_t k) { n += k; }
+};
+
 // Streams to a FILE*, remembering the first error (checked once at the end).
 struct FileSink {
   std::FILE* f;
@@ -299,6 +305,12 @@ void Writer::serialize(Sink& sink) const {
     sink.write(t.data, t.nbytes);
     write_zeros(sink, pad_size(t.nbytes, align) - t.nbytes);
   }
+}
+
+uint64_t Writer::byte_size() const {
+  CountingSink sink;
+  serialize(sink);
+  return sink.n;
 }
 
 std::vector<uint8_t> Writer::to_bytes() const {

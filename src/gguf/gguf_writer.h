@@ -51,6 +51,9 @@ class Writer {
   void add_tensor(std::string_view name, const std::vector<int64_t>& ne, DType type,
                   const void* data, size_t nbytes);
 
+  // Size of the serialized file in bytes, without building it (a large
+  // general.alignment can make even a tensor-less file large).
+  uint64_t byte_size() const;
   // Serializes to a byte buffer (tests, fuzz corpus) or to a file.
   std::vector<uint8_t> to_bytes() const;
   void write_file(const std::string& path) const;

@@ -123,6 +123,28 @@ TEST(GgufWriter, WriteReadWriteIsByteIdentical) {
   EXPECT_EQ(w2.to_bytes(), aligned);
 }
 
+// Found by the fuzzer: a 74-byte file declaring general.alignment = 2^30 and
+// no tensors is valid (ggml pads the data start only when there are
+// tensors), but re-writing it pads the header to 1 GiB, as ggml's writer
+// does. byte_size() reports that without building it.
+TEST(GgufWriter, HugeAlignmentWithoutTensors) {
+  Writer w;
+  w.set_u32("general.alignment", uint32_t{1} << 30);
+  w.set_u8("k.u8", 0);
+  EXPECT_EQ(w.byte_size(), uint64_t{1} << 30);
+  Writer small;
+  small.set_u32("general.alignment", 64);
+  const auto b = small.to_bytes();
+  EXPECT_EQ(small.byte_size(), b.size());
+  EXPECT_EQ(b.size(), 64u);
+  // The same header cut before the padding still parses (no tensors).
+  std::vector<uint8_t> header(b.begin(), b.begin() + 24 + 8 + 17 + 4 + 4);
+  poke<uint32_t>(header, header.size() - 4, uint32_t{1} << 30);
+  auto r = Reader::from_memory(header.data(), header.size());
+  EXPECT_EQ(r->alignment(), uint32_t{1} << 30);
+  EXPECT_EQ(r->data_offset(), header.size());
+}
+
 TEST(GgufWriter, SetReplacesInPlace) {
   Writer w;
   w.set_u32("a", 1);
