@@ -1,0 +1,171 @@
+// Loading and running synthetic models: the shapes and tensor types synth
+// writes, prefill/decode consistency, and the errors a user can provoke
+// (prompt longer than the context, bad token ids, unsupported architecture,
+// context larger than the trained one). Self-contained: needs no ../shared.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "gguf/gguf_reader.h"
+#include "gguf/gguf_writer.h"
+#include "models/synth.h"
+#include "runtime/context.h"
+
+namespace kestrel {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("kestrel_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+std::string make_tiny(const std::string& type, bool pure = false) {
+  const std::string path = temp_path("tiny_" + type + (pure ? "_pure" : "") + ".gguf");
+  if (std::filesystem::exists(path)) return path;
+  SynthOptions opt;
+  opt.shape = find_synth_shape("tiny");
+  opt.file_type = find_file_type(type);
+  opt.pure = pure;
+  opt.n_threads = 2;
+  write_synthetic_model(opt, path);
+  return path;
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Synth, TinyModelHasTheShapeAndLlamaCppTypes) {
+  const auto m = Model::load(make_tiny("Q4_0"));
+  const ModelConfig& c = m->config();
+  EXPECT_EQ(c.arch, "llama");
+  EXPECT_EQ(c.n_embd, 256);
+  EXPECT_EQ(c.n_layer, 2);
+  EXPECT_EQ(c.n_head, 8);
+  EXPECT_EQ(c.n_head_kv, 4);
+  EXPECT_EQ(c.n_vocab, 512);
+  EXPECT_EQ(m->tokenizer().n_vocab(), 512);
+  // Tied embeddings: the token embedding is the output matrix, so Q6_K.
+  EXPECT_EQ(m->gguf().find_tensor("token_embd.weight")->type, DType::Q6_K);
+  EXPECT_EQ(m->gguf().find_tensor("blk.0.attn_q.weight")->type, DType::Q4_0);
+  EXPECT_EQ(m->gguf().find_tensor("blk.0.attn_norm.weight")->type, DType::F32);
+  const auto pure = Model::load(make_tiny("Q4_0", true));
+  EXPECT_EQ(pure->gguf().find_tensor("token_embd.weight")->type, DType::Q4_0);
+}
+
+TEST(Synth, EveryShapeIsKnownAndUnknownShapeIsNull) {
+  for (const char* s : {"tiny", "llama-3.2-1b", "qwen2.5-0.5b", "tinyllama-1.1b", "llama-2-7b"}) {
+    EXPECT_NE(find_synth_shape(s), nullptr) << s;
+  }
+  EXPECT_EQ(find_synth_shape("gpt-5"), nullptr);
+  EXPECT_EQ(find_synth_shape("llama-3.2-1b")->n_vocab, 128256);
+  EXPECT_EQ(find_synth_shape("qwen2.5-0.5b")->n_vocab, 151936);
+}
+
+TEST(Runtime, BatchedPrefillEqualsTokenByTokenDecode) {
+  const auto m = Model::load(make_tiny("Q8_0"));
+  const std::vector<TokenId> toks = {1, 300, 301, 302, 7, 99, 400, 12, 13, 14};
+  ContextParams cp;
+  cp.n_ctx = 64;
+  cp.n_threads = 2;
+  Context a(*m, cp);
+  a.decode(toks, true);
+  Context b(*m, cp);
+  const int64_t nv = m->config().n_vocab;
+  for (size_t i = 0; i < toks.size(); ++i) {
+    b.decode({&toks[i], 1}, false);
+    for (int64_t v = 0; v < nv; ++v) {
+      ASSERT_NEAR(a.logits(static_cast<int64_t>(i))[v], b.logits(0)[v], 1e-3f) << "pos " << i << " token " << v;
+    }
+  }
+  EXPECT_EQ(b.n_past(), 10);
+  for (int64_t v = 0; v < nv; ++v) ASSERT_TRUE(std::isfinite(a.logits(9)[v]));
+}
+
+TEST(Runtime, ScalarAndAutoKernelPathsAgree) {
+  const auto m = Model::load(make_tiny("Q4_K_M"));
+  const std::vector<TokenId> toks = {1, 50, 60, 70, 80};
+  ContextParams cp;
+  cp.n_ctx = 32;
+  cp.n_threads = 2;
+  Context fast(*m, cp);
+  cp.path = KernelPath::Scalar;
+  Context slow(*m, cp);
+  fast.decode(toks, false);
+  slow.decode(toks, false);
+  float max_abs = 1.0f;
+  for (int64_t v = 0; v < m->config().n_vocab; ++v) max_abs = std::max(max_abs, std::fabs(slow.logits(0)[v]));
+  for (int64_t v = 0; v < m->config().n_vocab; ++v) {
+    ASSERT_NEAR(fast.logits(0)[v], slow.logits(0)[v], 1e-3f * max_abs);
+  }
+}
+
+TEST(Runtime, PromptLongerThanContextIsAClearError) {
+  const auto m = Model::load(make_tiny("Q4_0"));
+  ContextParams cp;
+  cp.n_ctx = 8;
+  cp.n_threads = 1;
+  Context ctx(*m, cp);
+  const std::vector<TokenId> toks(9, 5);
+  const std::string msg = error_of([&] { ctx.decode(toks, false); });
+  EXPECT_NE(msg.find("context holds 8"), std::string::npos) << msg;
+  EXPECT_EQ(ctx.n_past(), 0);
+  // Filling exactly to the end works, one more token does not.
+  ctx.decode({toks.data(), 8}, false);
+  EXPECT_NE(error_of([&] { ctx.decode({toks.data(), 1}, false); }), "");
+}
+
+TEST(Runtime, BadTokenIdsAndContextSizesAreErrors) {
+  const auto m = Model::load(make_tiny("Q4_0"));
+  ContextParams cp;
+  cp.n_ctx = 16;
+  Context ctx(*m, cp);
+  const std::vector<TokenId> bad = {1, 512};
+  EXPECT_NE(error_of([&] { ctx.decode(bad, false); }).find("outside the vocabulary"), std::string::npos);
+  const std::vector<TokenId> neg = {-1};
+  EXPECT_NE(error_of([&] { ctx.decode(neg, false); }), "");
+  cp.n_ctx = 1 << 20;  // beyond the trained 2048
+  EXPECT_NE(error_of([&] { Context big(*m, cp); }).find("trained context"), std::string::npos);
+  cp.n_ctx = 0;  // default: min(4096, trained)
+  Context def(*m, cp);
+  EXPECT_EQ(def.n_ctx(), 2048);
+}
+
+TEST(Runtime, UnsupportedArchitectureIsNamed) {
+  const auto src = gguf::Reader::open(make_tiny("Q8_0"));
+  gguf::Writer w;
+  for (const auto& kv : src->metadata()) {
+    if (kv.key == "general.architecture") w.set_string(kv.key, "falcon");
+    else w.set_value(kv.key, kv.value);
+  }
+  for (const auto& t : src->tensors()) w.add_tensor(t.name, t.ne, t.type, src->tensor_data(t), t.nbytes);
+  const std::string path = temp_path("falcon.gguf");
+  w.write_file(path);
+  const std::string msg = error_of([&] { Model::load(path); });
+  EXPECT_NE(msg.find("unsupported architecture 'falcon'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("llama"), std::string::npos) << msg;
+  std::filesystem::remove(path);
+}
+
+TEST(Runtime, MissingTensorIsNamed) {
+  const auto src = gguf::Reader::open(make_tiny("Q8_0"));
+  gguf::Writer w;
+  for (const auto& kv : src->metadata()) w.set_value(kv.key, kv.value);
+  for (const auto& t : src->tensors()) {
+    if (t.name != "blk.1.ffn_up.weight") w.add_tensor(t.name, t.ne, t.type, src->tensor_data(t), t.nbytes);
+  }
+  const std::string path = temp_path("missing.gguf");
+  w.write_file(path);
+  EXPECT_NE(error_of([&] { Model::load(path); }).find("blk.1.ffn_up.weight"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace kestrel
