@@ -9,6 +9,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels/avx2/vec_dot_avx2.h"
 #include "kernels/ref/vec_dot_ref.h"
 #include "quant/blocks.h"
 #include "quant/quants_float.h"
@@ -20,33 +21,33 @@ namespace {
 
 constexpr TypeTraits kTypeTraits[] = {
     {DType::F32, "f32", 1, sizeof(float), false, DType::F32, convert_row_f32_to_float,
-     convert_row_float_to_f32, vec_dot_f32_f32_ref, nullptr},
+     convert_row_float_to_f32, vec_dot_f32_f32_ref, vec_dot_f32_f32_avx2},
     {DType::F16, "f16", 1, sizeof(uint16_t), false, DType::F16, convert_row_f16_to_float,
-     convert_row_float_to_f16, vec_dot_f16_f16_ref, nullptr},
+     convert_row_float_to_f16, vec_dot_f16_f16_ref, vec_dot_f16_f16_avx2},
     {DType::BF16, "bf16", 1, sizeof(uint16_t), false, DType::BF16, convert_row_bf16_to_float,
-     convert_row_float_to_bf16, vec_dot_bf16_bf16_ref, nullptr},
+     convert_row_float_to_bf16, vec_dot_bf16_bf16_ref, vec_dot_bf16_bf16_avx2},
     {DType::Q4_0, "q4_0", QK4_0, sizeof(BlockQ4_0), true, DType::Q8_0, dequantize_row_q4_0,
-     quantize_row_q4_0_ref, vec_dot_q4_0_q8_0_ref, nullptr},
+     quantize_row_q4_0_ref, vec_dot_q4_0_q8_0_ref, vec_dot_q4_0_q8_0_avx2},
     {DType::Q4_1, "q4_1", QK4_1, sizeof(BlockQ4_1), true, DType::Q8_1, dequantize_row_q4_1,
-     quantize_row_q4_1_ref, vec_dot_q4_1_q8_1_ref, nullptr},
+     quantize_row_q4_1_ref, vec_dot_q4_1_q8_1_ref, vec_dot_q4_1_q8_1_avx2},
     {DType::Q5_0, "q5_0", QK5_0, sizeof(BlockQ5_0), true, DType::Q8_0, dequantize_row_q5_0,
-     quantize_row_q5_0_ref, vec_dot_q5_0_q8_0_ref, nullptr},
+     quantize_row_q5_0_ref, vec_dot_q5_0_q8_0_ref, vec_dot_q5_0_q8_0_avx2},
     {DType::Q5_1, "q5_1", QK5_1, sizeof(BlockQ5_1), true, DType::Q8_1, dequantize_row_q5_1,
-     quantize_row_q5_1_ref, vec_dot_q5_1_q8_1_ref, nullptr},
+     quantize_row_q5_1_ref, vec_dot_q5_1_q8_1_ref, vec_dot_q5_1_q8_1_avx2},
     {DType::Q8_0, "q8_0", QK8_0, sizeof(BlockQ8_0), true, DType::Q8_0, dequantize_row_q8_0,
-     quantize_row_q8_0_ref, vec_dot_q8_0_q8_0_ref, nullptr},
+     quantize_row_q8_0_ref, vec_dot_q8_0_q8_0_ref, vec_dot_q8_0_q8_0_avx2},
     {DType::Q8_1, "q8_1", QK8_1, sizeof(BlockQ8_1), true, DType::Q8_1, dequantize_row_q8_1,
      quantize_row_q8_1_ref, nullptr, nullptr},
     {DType::Q2_K, "q2_K", QK_K, sizeof(BlockQ2_K), true, DType::Q8_K, dequantize_row_q2_K,
-     quantize_row_q2_K_ref, vec_dot_q2_K_q8_K_ref, nullptr},
+     quantize_row_q2_K_ref, vec_dot_q2_K_q8_K_ref, vec_dot_q2_K_q8_K_avx2},
     {DType::Q3_K, "q3_K", QK_K, sizeof(BlockQ3_K), true, DType::Q8_K, dequantize_row_q3_K,
-     quantize_row_q3_K_ref, vec_dot_q3_K_q8_K_ref, nullptr},
+     quantize_row_q3_K_ref, vec_dot_q3_K_q8_K_ref, vec_dot_q3_K_q8_K_avx2},
     {DType::Q4_K, "q4_K", QK_K, sizeof(BlockQ4_K), true, DType::Q8_K, dequantize_row_q4_K,
-     quantize_row_q4_K_ref, vec_dot_q4_K_q8_K_ref, nullptr},
+     quantize_row_q4_K_ref, vec_dot_q4_K_q8_K_ref, vec_dot_q4_K_q8_K_avx2},
     {DType::Q5_K, "q5_K", QK_K, sizeof(BlockQ5_K), true, DType::Q8_K, dequantize_row_q5_K,
-     quantize_row_q5_K_ref, vec_dot_q5_K_q8_K_ref, nullptr},
+     quantize_row_q5_K_ref, vec_dot_q5_K_q8_K_ref, vec_dot_q5_K_q8_K_avx2},
     {DType::Q6_K, "q6_K", QK_K, sizeof(BlockQ6_K), true, DType::Q8_K, dequantize_row_q6_K,
-     quantize_row_q6_K_ref, vec_dot_q6_K_q8_K_ref, nullptr},
+     quantize_row_q6_K_ref, vec_dot_q6_K_q8_K_ref, vec_dot_q6_K_q8_K_avx2},
     {DType::Q8_K, "q8_K", QK_K, sizeof(BlockQ8_K), true, DType::Q8_K, dequantize_row_q8_K,
      quantize_row_q8_K_ref, nullptr, nullptr},
 };
