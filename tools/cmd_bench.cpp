@@ -142,7 +142,7 @@ int cmd_bench(Args& args) {
     const std::string name = c.name.empty() ? path : c.name;
     for (int64_t nt : threads) {
       ContextParams cp;
-      cp.n_ctx = std::max<int64_t>(need, 1);
+      cp.n_ctx = need + 1;  // the warm-up decodes one token after the prompt
       cp.n_threads = static_cast<int>(nt);
       Context ctx(*model, cp);
       std::vector<TokenId> toks;
