@@ -2,10 +2,11 @@
 // bytes of the reference quantizers (the table rows' from_float), including
 // exact rounding ties (roundf's half-away-from-zero for Q8_0/Q8_1, half-even
 // for Q8_K), ties for the largest |x| (first one wins in Q8_K), all-zero
-// blocks, tiny and huge magnitudes.
+// blocks, tiny and huge magnitudes, NaN and infinities.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,16 @@ std::vector<std::pair<std::string, std::vector<float>>> tricky_inputs() {
     std::vector<float> v(n, -0.0f);
     for (int b = 0; b < n; b += 32) v[b + rng.below(32)] = rng.uniform(-3.0f, 3.0f);
     out.emplace_back("sparse", v);
+  }
+  {
+    // Non-finite values: NaN and +-inf in some blocks, the rest normal.
+    std::vector<float> v = test::random_floats(rng, n);
+    v[5] = std::numeric_limits<float>::quiet_NaN();
+    v[300] = std::numeric_limits<float>::infinity();
+    v[600] = -std::numeric_limits<float>::infinity();
+    v[601] = std::numeric_limits<float>::quiet_NaN();
+    for (int j = 768; j < n; ++j) v[j] = std::numeric_limits<float>::quiet_NaN();
+    out.emplace_back("non-finite", v);
   }
   return out;
 }

@@ -8,7 +8,9 @@
 // iscale = -127 / x_max, q = min(127, round-half-even(iscale * x)), d =
 // 1 / iscale (f32), plus the 16 sums of each group of 16 quants.
 // Every float operation below is the same IEEE operation, in the same order
-// per element, as in the scalar code, so the bytes match exactly.
+// per element, as in the scalar code, so the bytes match exactly, also for
+// non-finite inputs (NaNs are ignored by the max and quantize to 0; an
+// infinity makes the block's scale infinite as in the reference).
 #include "kernels/avx2/simd_avx2.h"
 #include "kernels/avx2/vec_dot_avx2.h"
 #include "quant/blocks.h"
@@ -30,6 +32,10 @@ __m256 round_half_away(__m256 v) {
   return _mm256_add_ps(t, _mm256_and_ps(step, one));
 }
 
+// NaN lanes -> 0, as the reference gives for NaN inputs (and for inf * 0
+// when a block holds an infinity).
+__m256 zero_nans(__m256 v) { return _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
+
 // 32 int32 (in element order across v[0..3]) -> 32 saturated int8 in order.
 __m256i pack_i32_to_i8(const __m256i (&v)[4]) {
   const __m256i p01 = _mm256_packs_epi32(v[0], v[1]);
@@ -46,9 +52,11 @@ float hmax_f32(__m256 m) {
   return _mm_cvtss_f32(h);
 }
 
+// max |x| over 32 floats, ignoring NaNs like the reference's fmax: maxps
+// returns its second operand when the first is NaN, and m starts at 0.
 float max_abs_32(const float* x) {
-  __m256 m = abs_ps(_mm256_loadu_ps(x));
-  for (int k = 1; k < 4; ++k) m = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + 8 * k)), m);
+  __m256 m = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) m = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + 8 * k)), m);
   return hmax_f32(m);
 }
 
@@ -71,7 +79,8 @@ Q8Block quantize_block_32(const float* x, uint16_t* d_out, int8_t* qs) {
   const __m256 vid = _mm256_set1_ps(id);
   __m256i q[4];
   for (int k = 0; k < 4; ++k) {
-    q[k] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid)));
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid);
+    q[k] = _mm256_cvttps_epi32(zero_nans(round_half_away(v)));
   }
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), pack_i32_to_i8(q));
   const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
@@ -140,7 +149,7 @@ void quantize_row_q8_K_avx2(const float* x, void* y, int64_t n) {
         // cvtps rounds half to even under the default MXCSR mode, like the
         // reference's add-1.5*2^23 trick.
         const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * k), vs);
-        q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(v), cap);
+        q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(zero_nans(v)), cap);
       }
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(b.qs + 32 * c), pack_i32_to_i8(q));
     }
