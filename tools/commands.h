@@ -13,5 +13,6 @@ int cmd_inspect(Args& args);
 int cmd_tokenize(Args& args);
 int cmd_synth(Args& args);
 int cmd_bench(Args& args);
+int cmd_perplexity(Args& args);
 
 }  // namespace kestrel::cli

@@ -26,6 +26,7 @@ constexpr Subcommand kSubcommands[] = {
     {"tokenize", kestrel::cli::cmd_tokenize, "print the token ids of a prompt"},
     {"synth", kestrel::cli::cmd_synth, "write a random-weight model of a real shape"},
     {"bench", kestrel::cli::cmd_bench, "measure prompt and generation speed (llama-bench method)"},
+    {"perplexity", kestrel::cli::cmd_perplexity, "perplexity and KL divergence (llama-perplexity method)"},
 };
 
 void usage() {
