@@ -281,10 +281,6 @@ void Reader::parse() {
   uint64_t expected = 0;
   for (const TensorInfo& t : tensors_) {
     c.set_context("tensor " + quoted(t.name));
-  if (t.name.size() > kMaxTensorName) {
-    c.fail("name is " + std::to_string(t.name.size()) + " bytes; ggml limits tensor names to " +
-           std::to_string(kMaxTensorName));
-  }
     if (t.offset % alignment_ != 0) {
       c.fail("data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
              std::to_string(alignment_));
@@ -304,6 +300,7 @@ void Reader::parse() {
       c.fail("data range [" + std::to_string(start) + ", " + std::to_string(end) +
              ") extends past end of file (size " + std::to_string(size_) + ")");
     }
+    // Cannot overflow once the range is inside the file; checked anyway.
     if (!pad_to(t.nbytes, alignment_, &padded) || __builtin_add_overflow(expected, padded, &expected)) {
       c.fail("running data size overflows uint64");
     }
