@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "core/thread_pool.h"
 #include "quant/type_traits.h"
@@ -20,6 +21,7 @@ struct WeightMatrix {
   const void* data = nullptr;
   int64_t n_in = 0;
   int64_t n_out = 0;
+  std::string_view name;  // GGUF tensor name (for observers such as imatrix)
   size_t row_bytes() const { return kestrel::row_bytes(*tt, n_in); }
 };
 

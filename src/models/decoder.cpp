@@ -12,6 +12,11 @@
 
 namespace kestrel {
 
+void Context::project(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy) {
+  if (observer_) observer_->observe(w, x, n_tok);
+  matmul(w, x, n_tok, y, ldy, act_.data(), pool_, params_.path);
+}
+
 // out_offset: first output row of logits_ to fill (-1: no logits needed).
 void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits,
                             int64_t out_offset) {
@@ -19,7 +24,6 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
   const ModelWeights& w = model_.weights();
   const int64_t pos0 = n_past_;
   const int64_t E = c.n_embd, QD = c.q_dim(), KVD = c.kv_dim(), FF = c.n_ff;
-  const KernelPath path = params_.path;
 
   for (int64_t t = 0; t < n_tok; ++t) dequantize_row(w.tok_embd, tokens[t], x_.data() + t * E);
 
@@ -46,9 +50,9 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     // Attention block.
     for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.attn_norm, cur_.data() + t * E, E, c.rms_eps);
-    matmul(L.wq, cur_.data(), n_tok, q_.data(), QD, act_.data(), pool_, path);
-    matmul(L.wk, cur_.data(), n_tok, k_.data(), KVD, act_.data(), pool_, path);
-    matmul(L.wv, cur_.data(), n_tok, v_.data(), KVD, act_.data(), pool_, path);
+    project(L.wq, cur_.data(), n_tok, q_.data(), QD);
+    project(L.wk, cur_.data(), n_tok, k_.data(), KVD);
+    project(L.wv, cur_.data(), n_tok, v_.data(), KVD);
     add_bias(q_.data(), L.bq, QD);
     add_bias(k_.data(), L.bk, KVD);
     add_bias(v_.data(), L.bv, KVD);
@@ -61,15 +65,15 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     kv_.store(l, pos0, n_tok, k_.data(), v_.data());
     attention_f16kv(q_.data(), QD, kv_.k(l), kv_.v(l), KVD, n_tok, pos0, shape, kq_scale,
                     cur_.data(), QD, att_scratch_.data(), n_ctx_, pool_);
-    matmul(L.wo, cur_.data(), n_tok, tmp_.data(), E, act_.data(), pool_, path);
+    project(L.wo, cur_.data(), n_tok, tmp_.data(), E);
     add_inplace(x_.data(), tmp_.data(), n_tok * E);
 
     // Feed-forward block (SwiGLU).
     for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.ffn_norm, cur_.data() + t * E, E, c.rms_eps);
-    matmul(L.w_gate, cur_.data(), n_tok, gate_.data(), FF, act_.data(), pool_, path);
-    matmul(L.w_up, cur_.data(), n_tok, up_.data(), FF, act_.data(), pool_, path);
+    project(L.w_gate, cur_.data(), n_tok, gate_.data(), FF);
+    project(L.w_up, cur_.data(), n_tok, up_.data(), FF);
     silu_mul(gate_.data(), up_.data(), gate_.data(), n_tok * FF);
-    matmul(L.w_down, gate_.data(), n_tok, tmp_.data(), E, act_.data(), pool_, path);
+    project(L.w_down, gate_.data(), n_tok, tmp_.data(), E);
     add_inplace(x_.data(), tmp_.data(), n_tok * E);
   }
   n_past_ += n_tok;
@@ -81,8 +85,7 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
   for (int64_t t = 0; t < n_out; ++t) {
     rms_norm(x_.data() + (first + t) * E, w.output_norm, cur_.data() + t * E, E, c.rms_eps);
   }
-  matmul(w.output, cur_.data(), n_out, logits_.data() + out_offset * c.n_vocab, c.n_vocab,
-         act_.data(), pool_, path);
+  project(w.output, cur_.data(), n_out, logits_.data() + out_offset * c.n_vocab, c.n_vocab);
 }
 
 }  // namespace kestrel

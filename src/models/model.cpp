@@ -105,7 +105,7 @@ WeightMatrix Model::matrix(const std::string& name, int64_t n_in, int64_t n_out,
     throw Error(reader_->path() + ": tensor '" + name + "' has type " + std::string(tt.name) +
                 ", which cannot be used as a weight matrix");
   }
-  return WeightMatrix{&tt, reader_->tensor_data(*t), n_in, n_out};
+  return WeightMatrix{&tt, reader_->tensor_data(*t), n_in, n_out, t->name};
 }
 
 void Model::load_weights() {

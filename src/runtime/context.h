@@ -19,6 +19,15 @@
 
 namespace kestrel {
 
+// Sees the input rows of every matrix product before it runs (used by
+// `kestrel imatrix` to accumulate per-column sums of squares). Called on the
+// decoding thread; x holds n_tok rows of w.n_in floats.
+class MatmulObserver {
+ public:
+  virtual ~MatmulObserver() = default;
+  virtual void observe(const WeightMatrix& w, const float* x, int64_t n_tok) = 0;
+};
+
 struct ContextParams {
   int64_t n_ctx = 0;        // 0: min(4096, trained context)
   int n_threads = 0;        // 0: default_thread_count()
@@ -47,8 +56,13 @@ class Context {
   // Forgets all positions (the cache memory is reused).
   void clear() { n_past_ = 0; }
 
+  // Installs (or removes, with nullptr) an observer of matrix-product inputs.
+  void set_matmul_observer(MatmulObserver* obs) { observer_ = obs; }
+
  private:
   void forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits, int64_t out_offset);
+  // matmul() plus the observer hook.
+  void project(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy);
 
   const Model& model_;
   ContextParams params_;
@@ -71,6 +85,7 @@ class Context {
   std::vector<uint8_t> act_;   // converted activations for matmul
   std::vector<float> logits_;  // [n_outputs, n_vocab]
   int64_t n_outputs_ = 0;
+  MatmulObserver* observer_ = nullptr;
 };
 
 }  // namespace kestrel
