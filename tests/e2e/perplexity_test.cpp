@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "eval/perplexity.h"
 #include "reference_forward.h"
 #include "test_paths.h"
