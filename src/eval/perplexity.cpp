@@ -80,6 +80,7 @@ PerplexityResult evaluate_perplexity(const Model& model, std::span<const TokenId
   ContextParams cp;
   cp.n_ctx = n_ctx;
   cp.n_threads = opt.n_threads;
+  cp.path = opt.path;
   cp.n_batch = opt.n_batch > 0 ? opt.n_batch : n_ctx;
   Context ctx(model, cp);
 

@@ -24,6 +24,7 @@ struct PerplexityOptions {
   int64_t n_chunks = -1;   // -1: all whole chunks in the text
   int64_t n_batch = 0;     // 0: n_ctx
   int n_threads = 0;
+  KernelPath path = KernelPath::Auto;
   std::string save_base;   // write the KLD base here
   std::string compare_base;  // compare against this KLD base
   // Called after each chunk with the running perplexity estimate.
