@@ -192,6 +192,25 @@ TEST(GgufWriter, WriteFileIsAtomic) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(GgufReaderOpen, RejectsDirectoryAndEmptyFileNamingThePath) {
+  const std::string dir = temp_dir();
+  auto message = [](const std::string& path) -> std::string {
+    try {
+      Reader::open(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message(dir).find("is not a regular file"), std::string::npos) << message(dir);
+  const std::string empty = dir + "/empty.gguf";
+  std::ofstream(empty).close();
+  const std::string msg = message(empty);
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(empty), std::string::npos) << msg;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(GgufWriter, RejectsBadArguments) {
   SampleData d;
   Writer w;
