@@ -23,6 +23,9 @@ struct SamplerChain::State {
   // temp <= 0 last and nothing before it that can drop the best token: the
   // prefix filters cannot change the answer, so they are skipped.
   bool greedy_shortcut = false;
+  // The temperature of the final draw when it is known up front (a plain
+  // temperature last), so top-p's mass pass can prepare the draw's weights.
+  float draw_temp_hint = 1.0f;
   sampling::RepetitionPenalties penalties{0, 1.0f, 0.0f, 0.0f};
   sampling::Dry dry{0.0f, 0.0f, 0, 0, {}};
   sampling::Rng rng;      // final draw and mirostat

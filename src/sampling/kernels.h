@@ -23,12 +23,14 @@ constexpr int64_t kLanes = 8;
 inline int64_t n_blocks(int64_t n) { return (n + kBlock - 1) / kBlock; }
 
 struct ScanStats {
-  float max = 0.0f;         // largest logit
-  int64_t argmax = 0;       // first position holding it
-  float min_finite = 0.0f;  // smallest logit other than -inf
-  int64_t n_finite = 0;     // elements other than -inf
+  float max = 0.0f;      // largest logit (+inf / -inf / NaN rows are the caller's errors)
+  int64_t argmax = 0;    // first position holding it
   bool has_nan = false;
-  bool has_pos_inf = false;
+};
+
+struct FiniteRange {
+  int64_t count = 0;     // elements other than -inf
+  float min = 0.0f;      // smallest of them
 };
 
 // A pool of candidates "above" a key: element i is in it when x_i > key.x, or
@@ -50,6 +52,9 @@ struct Kernels {
   // bmax[b] = max of block b (-inf for an all -inf block); stats of the row.
   ScanStats (*scan_blocks)(const float* x, int64_t n, float* bmax);
 
+  // Count and minimum of the elements other than -inf.
+  FiniteRange (*finite_range)(const float* x, int64_t n);
+
   // Copies, in position order, every element with x > t and the first max_eq
   // elements with x == t to out_x / out_ids (ids == nullptr: id = position).
   // Blocks with bmax < t are skipped. Returns the number written.
@@ -66,13 +71,16 @@ struct Kernels {
   int64_t (*gather_range)(const float* x, const int32_t* m, int64_t n, const float* bmax,
                           float lo, float hi, float* out_x, int32_t* out_m, int64_t* out_pos);
 
-  // One exp pass. With m_out: m_i = mass_of_logit(x_i, max) and the total
-  // mass is returned. With q_out: q_i = weight_at_temp(x_i, max, temp), the
-  // canonical per-block sums go to bsum_out and their total to *q_total.
-  int64_t (*softmax)(const float* x, int64_t n, float max, float temp, int32_t* m_out,
-                     float* q_out, float* bsum_out, double* q_total);
+  // One exp pass. With want_mass: returns the total of m_i =
+  // mass_of_logit(x_i, max), and stores them when m_out is not null. With
+  // q_out: q_i = weight_at_temp(x_i, max, temp), the canonical per-block sums
+  // go to bsum_out and their total to *q_total.
+  int64_t (*softmax)(const float* x, int64_t n, float max, float temp, bool want_mass,
+                     int32_t* m_out, float* q_out, float* bsum_out, double* q_total);
 
-  // Mass and weight of two pools in one pass (m and q as written by softmax).
+  // Mass and weight of two pools in one pass (m and q as written by softmax;
+  // m == nullptr: q are the weights at temperature 1 and m_i is derived as
+  // mass_from_weight(q_i), the same number).
   void (*pool_sums2)(const float* x, const int32_t* m, const float* q, int64_t n,
                      const float* bmax, PoolKey a, PoolKey b, PoolSums* out_a, PoolSums* out_b);
 

@@ -43,19 +43,12 @@ float block_weight_sum(const float* q, int64_t n, int64_t b, Member member) {
 ScanStats scan_blocks_ref(const float* x, int64_t n, float* bmax) {
   ScanStats st;
   st.max = kNegInf;
-  st.min_finite = std::numeric_limits<float>::infinity();
   for (int64_t b = 0; b < n_blocks(n); ++b) {
     float m = kNegInf;
     const int64_t end = std::min(n, (b + 1) * kBlock);
     for (int64_t i = b * kBlock; i < end; ++i) {
-      const float v = x[i];
-      if (v != v) st.has_nan = true;
-      if (v == std::numeric_limits<float>::infinity()) st.has_pos_inf = true;
-      if (v != kNegInf) {
-        ++st.n_finite;
-        st.min_finite = std::min(st.min_finite, v);
-      }
-      m = std::max(m, v);
+      if (x[i] != x[i]) st.has_nan = true;
+      m = std::max(m, x[i]);
     }
     bmax[b] = m;
     st.max = std::max(st.max, m);
@@ -68,6 +61,17 @@ ScanStats scan_blocks_ref(const float* x, int64_t n, float* bmax) {
     }
   }
   return st;
+}
+
+FiniteRange finite_range_ref(const float* x, int64_t n) {
+  FiniteRange r;
+  r.min = std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] == kNegInf) continue;
+    ++r.count;
+    r.min = std::min(r.min, x[i]);
+  }
+  return r;
 }
 
 int64_t compact_above_ref(const float* x, const int32_t* ids, int64_t n, const float* bmax,
@@ -126,13 +130,14 @@ int64_t gather_range_ref(const float* x, const int32_t* m, int64_t n, const floa
   return k;
 }
 
-int64_t softmax_ref(const float* x, int64_t n, float max, float temp, int32_t* m_out, float* q_out,
-                    float* bsum_out, double* q_total) {
+int64_t softmax_ref(const float* x, int64_t n, float max, float temp, bool want_mass,
+                    int32_t* m_out, float* q_out, float* bsum_out, double* q_total) {
   int64_t total = 0;
   for (int64_t i = 0; i < n; ++i) {
-    if (m_out) {
-      m_out[i] = mass_of_logit(x[i], max);
-      total += m_out[i];
+    if (want_mass) {
+      const int32_t m = mass_of_logit(x[i], max);
+      if (m_out) m_out[i] = m;
+      total += m;
     }
     if (q_out) q_out[i] = weight_at_temp(x[i], max, temp);
   }
@@ -157,8 +162,9 @@ void pool_sums2_ref(const float* x, const int32_t* m, const float* q, int64_t n,
     if (bmax[blk] < floor) continue;
     const int64_t end = std::min(n, (blk + 1) * kBlock);
     for (int64_t i = blk * kBlock; i < end; ++i) {
-      if (in_pool(x[i], i, a)) out_a->mass += m[i];
-      if (in_pool(x[i], i, b)) out_b->mass += m[i];
+      const int32_t mi = m ? m[i] : mass_from_weight(q[i]);
+      if (in_pool(x[i], i, a)) out_a->mass += mi;
+      if (in_pool(x[i], i, b)) out_b->mass += mi;
     }
     out_a->weight += block_weight_sum(q, n, blk, [&](int64_t i) { return in_pool(x[i], i, a); });
     out_b->weight += block_weight_sum(q, n, blk, [&](int64_t i) { return in_pool(x[i], i, b); });
@@ -182,8 +188,8 @@ int64_t pool_find_block_ref(const float* x, const float* q, int64_t n, const flo
 }
 
 const Kernels kScalarTable = {
-    "scalar",          scan_blocks_ref, compact_above_ref, count_above_ref,
-    gather_range_ref,  softmax_ref,     pool_sums2_ref,    pool_find_block_ref,
+    "scalar",         scan_blocks_ref, finite_range_ref, compact_above_ref, count_above_ref,
+    gather_range_ref, softmax_ref,     pool_sums2_ref,   pool_find_block_ref,
 };
 
 }  // namespace

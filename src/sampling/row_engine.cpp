@@ -18,7 +18,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr int64_t kMaxEq = std::numeric_limits<int64_t>::max();
 // A value bracket is narrowed until it holds at most this many elements,
 // which are then gathered and ordered directly.
-constexpr int64_t kBracketElems = 2048;
+constexpr int64_t kBracketElems = 4096;
 // Rejection rounds before falling back to the explicit top-p set; each round
 // at least halves the logit interval, so this is never reached in practice.
 constexpr int kMaxRounds = 64;
@@ -82,6 +82,8 @@ void RowEngine::begin(const float* logits, int64_t n_vocab) {
   own_ = false;
   stats_valid_ = false;
   mass_valid_ = false;
+  m_stored_ = false;
+  q_valid_ = false;
   rounds_last_ = 0;
 }
 
@@ -103,14 +105,25 @@ const ScanStats& RowEngine::stats() {
       }
     }
   }
-  if (stats_.has_pos_inf) {
-    throw Error("sampling: a logit is +inf (the model produced invalid logits)");
+  if (stats_.max == std::numeric_limits<float>::infinity()) {
+    throw Error("sampling: logit of token " + std::to_string(id_at(stats_.argmax)) +
+                " is +inf (the model produced invalid logits)");
   }
-  if (stats_.n_finite == 0) {
+  if (stats_.max == kNegInf) {
     throw Error("sampling: every candidate logit is -inf; no token can be sampled");
   }
   stats_valid_ = true;
+  finite_valid_ = false;
   return stats_;
+}
+
+const FiniteRange& RowEngine::finite() {
+  stats();
+  if (!finite_valid_) {
+    finite_ = k_->finite_range(view_.x, view_.n);
+    finite_valid_ = true;
+  }
+  return finite_;
 }
 
 float* RowEngine::writable() {
@@ -130,6 +143,8 @@ void RowEngine::switch_to_next(int64_t n) {
   own_ = false;
   stats_valid_ = false;
   mass_valid_ = false;
+  m_stored_ = false;
+  q_valid_ = false;
 }
 
 void RowEngine::set_candidates(const std::vector<int32_t>& ids, const std::vector<float>& x) {
@@ -139,33 +154,75 @@ void RowEngine::set_candidates(const std::vector<int32_t>& ids, const std::vecto
   switch_to_next(static_cast<int64_t>(ids.size()));
 }
 
-TopSpec RowEngine::find_top_by_blocks(int64_t c) {
-  // The c-th largest block maximum is a lower bound of the c-th largest
-  // value: those c maxima are c distinct elements.
+bool RowEngine::find_top_by_blocks(int64_t c, TopSpec* out) {
+  // The c-th largest maximum of disjoint groups of elements is a lower bound
+  // of the c-th largest value: those c maxima are c distinct elements. Groups
+  // of 8 blocks when there are still >= 4c of them (fewer values to select
+  // from), else single blocks.
   const int64_t nb = n_blocks(view_.n);
-  std::copy(bmax_.begin(), bmax_.begin() + nb, tmp_x_.begin());
-  std::nth_element(tmp_x_.begin(), tmp_x_.begin() + (c - 1), tmp_x_.begin() + nb, std::greater<float>());
+  const int64_t g = (nb + 7) / 8 >= 4 * c ? 8 : 1;
+  const int64_t ng = (nb + g - 1) / g;
+  for (int64_t k = 0; k < ng; ++k) {
+    const int64_t end = std::min(nb, (k + 1) * g);
+    tmp_x_[static_cast<size_t>(k)] = *std::max_element(bmax_.begin() + k * g, bmax_.begin() + end);
+  }
+  std::nth_element(tmp_x_.begin(), tmp_x_.begin() + (c - 1), tmp_x_.begin() + ng, std::greater<float>());
   const float t0 = tmp_x_[static_cast<size_t>(c - 1)];
+  if (t0 == kNegInf) return false;  // fewer than c blocks hold a finite value
   const int64_t cnt = k_->compact_above(view_.x, nullptr, view_.n, bmax_.data(), t0, kMaxEq,
                                         tmp_x_.data(), tmp_id_.data());
   std::nth_element(tmp_x_.begin(), tmp_x_.begin() + (c - 1), tmp_x_.begin() + cnt, std::greater<float>());
   const float tau = tmp_x_[static_cast<size_t>(c - 1)];
   int64_t above = 0;
   for (int64_t i = 0; i < cnt; ++i) above += tmp_x_[static_cast<size_t>(i)] > tau;
-  return TopSpec{tau, c - above};
+  *out = TopSpec{tau, c - above};
+  return true;
 }
 
 TopSpec RowEngine::find_top_by_counts(int64_t c) {
   const ScanStats& st = stats();
+  const int64_t n = view_.n;
+  // A strided sample estimates where the c-th largest value lies; the first
+  // count pass tests a bracket around the estimate (about 3 standard errors
+  // of the sample rank each side) and counts the finite values.
+  const int64_t stride = std::max<int64_t>(1, n / 4096);
+  int64_t ns = 0;
+  for (int64_t i = 0; i < n; i += stride) tmp_x_[static_cast<size_t>(ns++)] = view_.x[i];
+  const double r = static_cast<double>(c) / static_cast<double>(stride);
+  const double d = 3.0 * std::sqrt(r + 1.0) + 2.0;
+  const int64_t r_hi = std::clamp<int64_t>(static_cast<int64_t>(r - d), 0, ns - 1);
+  const int64_t r_lo = std::clamp<int64_t>(static_cast<int64_t>(r + d), r_hi, ns - 1);
+  auto begin = tmp_x_.begin();
+  std::nth_element(begin, begin + r_hi, begin + ns, std::greater<float>());
+  const float t_hi = tmp_x_[static_cast<size_t>(r_hi)];
+  std::nth_element(begin + r_hi, begin + r_lo, begin + ns, std::greater<float>());
+  const float t_lo = tmp_x_[static_cast<size_t>(r_lo)];
+  float t[4] = {kNegInf};
+  int np = 1;
+  for (float v : {t_lo, t_hi}) {
+    if (v > t[np - 1] && v < st.max) t[np++] = v;
+  }
+  int64_t counts[4];
+  k_->count_above(view_.x, nullptr, n, t, np, counts, nullptr);
+  const int64_t n_finite = counts[0];
+  if (c > n_finite) return TopSpec{kNegInf, c - n_finite};  // every finite one, then -inf ones
   float lo = kNegInf, hi = st.max;
-  int64_t count_lo = st.n_finite, count_hi = 0;  // #{x > lo} >= c > #{x > hi}
+  int64_t count_lo = n_finite, count_hi = 0;  // #{x > lo} >= c > #{x > hi}
+  for (int k = 1; k < np; ++k) {
+    if (counts[k] >= c) {
+      lo = t[k];
+      count_lo = counts[k];
+    } else {
+      hi = t[k];
+      count_hi = counts[k];
+      break;
+    }
+  }
   while (count_lo - count_hi > kBracketElems) {
-    float t[4];
-    int64_t counts[4];
-    const int np = make_probes(lo, hi, st.min_finite, t);
-    if (np == 0) break;
-    k_->count_above(view_.x, nullptr, view_.n, t, np, counts, nullptr);
-    for (int k = 0; k < np; ++k) {
+    const int np2 = make_probes(lo, hi, lo == kNegInf ? finite().min : lo, t);
+    if (np2 == 0) break;
+    k_->count_above(view_.x, nullptr, n, t, np2, counts, nullptr);
+    for (int k = 0; k < np2; ++k) {
       if (counts[k] >= c) {
         lo = t[k];
         count_lo = counts[k];
@@ -176,20 +233,22 @@ TopSpec RowEngine::find_top_by_counts(int64_t c) {
       }
     }
   }
-  const int64_t cnt = k_->gather_range(view_.x, nullptr, view_.n, bmax_.data(), lo, hi,
-                                       tmp_x_.data(), nullptr, tmp_pos_.data());
-  const int64_t r = c - 1 - count_hi;
-  std::nth_element(tmp_x_.begin(), tmp_x_.begin() + r, tmp_x_.begin() + cnt, std::greater<float>());
-  const float tau = tmp_x_[static_cast<size_t>(r)];
+  const int64_t cnt = k_->gather_range(view_.x, nullptr, n, bmax_.data(), lo, hi, tmp_x_.data(),
+                                       nullptr, tmp_pos_.data());
+  const int64_t rank = c - 1 - count_hi;
+  std::nth_element(begin, begin + rank, begin + cnt, std::greater<float>());
+  const float tau = tmp_x_[static_cast<size_t>(rank)];
   int64_t above = count_hi;
   for (int64_t i = 0; i < cnt; ++i) above += tmp_x_[static_cast<size_t>(i)] > tau;
   return TopSpec{tau, c - above};
 }
 
 TopSpec RowEngine::find_top(int64_t c) {
-  const ScanStats& st = stats();
-  if (c > st.n_finite) return TopSpec{kNegInf, c - st.n_finite};  // every finite one, then -inf ones
-  if (c * 4 <= n_blocks(view_.n)) return find_top_by_blocks(c);
+  stats();
+  if (c * 4 <= n_blocks(view_.n)) {
+    TopSpec s;
+    if (find_top_by_blocks(c, &s)) return s;
+  }
   return find_top_by_counts(c);
 }
 
@@ -209,7 +268,6 @@ void RowEngine::keep_min_p(float p, int64_t min_keep) {
   const ScanStats& st = stats();
   const float t = min_p_threshold(st.max, p);
   const int64_t keep = std::max<int64_t>(min_keep, 1);
-  if (t <= st.min_finite && st.n_finite == view_.n) return;  // everything passes
   const int64_t cnt = k_->compact_above(view_.x, view_.ids, view_.n, bmax_.data(), t, kMaxEq,
                                         next_x(), next_ids());
   if (cnt >= keep) {
@@ -220,14 +278,48 @@ void RowEngine::keep_min_p(float p, int64_t min_keep) {
 }
 
 void RowEngine::ensure_masses() {
-  if (mass_valid_) return;
+  if (m_stored_) return;
   const ScanStats& st = stats();
-  mass_total_ = k_->softmax(view_.x, view_.n, st.max, 1.0f, m_.data(), nullptr, nullptr, nullptr);
+  mass_total_ = k_->softmax(view_.x, view_.n, st.max, 1.0f, true, m_.data(), nullptr, nullptr, nullptr);
   mass_valid_ = true;
+  m_stored_ = true;
 }
 
-int64_t RowEngine::total_mass() {
+void RowEngine::prepare(float temp, bool need_masses) {
+  const bool have_q = q_valid_ && q_temp_ == temp;
+  // With weights at temperature 1 the masses follow from them (m = q * 2^30).
+  const bool have_m = !need_masses || m_stored_ || (have_q && temp == 1.0f);
+  if (have_q && have_m) return;
+  const ScanStats& st = stats();
+  if (!have_q) {
+    const bool store_m = need_masses && !have_m && temp != 1.0f;
+    const bool want = store_m || (need_masses && !mass_valid_);
+    const int64_t total = k_->softmax(view_.x, view_.n, st.max, temp, want,
+                                      store_m ? m_.data() : nullptr, q_.data(), bsum_.data(), &q_total_);
+    if (want) {
+      mass_total_ = total;
+      mass_valid_ = true;
+    }
+    m_stored_ |= store_m;
+    q_valid_ = true;
+    q_temp_ = temp;
+    return;
+  }
   ensure_masses();
+}
+
+const int32_t* RowEngine::pool_masses() const {
+  return m_stored_ ? m_.data() : nullptr;  // nullptr: derived from q at temperature 1
+}
+
+int64_t RowEngine::total_mass(float q_temp) {
+  if (mass_valid_) return mass_total_;
+  if (q_temp > 0) {
+    prepare(q_temp, true);
+  } else {  // the view will shrink before any draw: the total alone
+    mass_total_ = k_->softmax(view_.x, view_.n, stats().max, 1.0f, true, nullptr, nullptr, nullptr, nullptr);
+    mass_valid_ = true;
+  }
   return mass_total_;
 }
 
@@ -242,12 +334,13 @@ void RowEngine::keep_top_p_exact(const PendingTopP& pend, int64_t min_keep) {
   if (static_cast<double>(mass_total_) < target) return;  // every candidate passes
   // Bracket (lo, hi] of the last kept value: G(lo) >= target > G(hi), with
   // G(t) = mass of {x > t}.
+  const FiniteRange& fin = finite();
   float lo = kNegInf, hi = st.max;
-  int64_t count_lo = st.n_finite, count_hi = 0, mass_hi = 0;
+  int64_t count_lo = fin.count, count_hi = 0, mass_hi = 0;
   while (count_lo - count_hi > kBracketElems) {
     float t[4];
     int64_t counts[4], masses[4];
-    const int np = make_probes(lo, hi, st.min_finite, t);
+    const int np = make_probes(lo, hi, fin.min, t);
     if (np == 0) break;
     k_->count_above(view_.x, m_.data(), view_.n, t, np, counts, masses);
     for (int k = 0; k < np; ++k) {
@@ -291,8 +384,8 @@ void RowEngine::keep_top_p_exact(const PendingTopP& pend, int64_t min_keep) {
 }
 
 const float* RowEngine::weights(float temp, double* total) {
-  const ScanStats& st = stats();
-  k_->softmax(view_.x, view_.n, st.max, temp, nullptr, q_.data(), bsum_.data(), total);
+  prepare(temp, false);
+  *total = q_total_;
   return q_.data();
 }
 
@@ -334,13 +427,8 @@ int32_t RowEngine::sample(const PendingTopP* pending, float temp, Rng& rng, doub
     if (prob) *prob = 1.0;
     return id_at(0);
   }
-  double q_total = 0;
-  if (pending) {
-    mass_total_ = k_->softmax(view_.x, n, st.max, temp, m_.data(), q_.data(), bsum_.data(), &q_total);
-    mass_valid_ = true;
-  } else {
-    k_->softmax(view_.x, n, st.max, temp, nullptr, q_.data(), bsum_.data(), &q_total);
-  }
+  prepare(temp, pending != nullptr);
+  const double q_total = q_total_;
   const PoolKey all{kNegInf, 0};
   auto draw_all = [&](double target) {
     double run = 0;
@@ -385,8 +473,8 @@ int32_t RowEngine::sample(const PendingTopP* pending, float temp, Rng& rng, doub
     float t1 = static_cast<float>((static_cast<double>(xj) + static_cast<double>(hi)) * 0.5);
     t1 = std::clamp(t1, xj, hi);
     PoolSums above_j, above_t1;
-    k_->pool_sums2(view_.x, m_.data(), q_.data(), n, bmax_.data(), PoolKey{xj, j}, PoolKey{t1, 0},
-                   &above_j, &above_t1);
+    k_->pool_sums2(view_.x, pool_masses(), q_.data(), n, bmax_.data(), PoolKey{xj, j},
+                   PoolKey{t1, 0}, &above_j, &above_t1);
     if (top_p_keeps(above_j.mass, pending->total, pending->p)) return id_at(j);
     if (top_p_keeps(above_t1.mass, pending->total, pending->p)) {
       hi = t1;  // everything above t1 passes; the boundary is in (x_j, t1]

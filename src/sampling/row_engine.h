@@ -70,11 +70,18 @@ class RowEngine {
   // Max, argmax, ... of the view. Throws kestrel::Error for NaN, +inf, or a
   // row with no finite logit.
   const ScanStats& stats();
+  // Count and minimum of the finite logits (an extra pass, done on demand).
+  const FiniteRange& finite();
 
   // Writable values of the view (copies the caller's row first when needed);
   // call values_changed() after writing.
   float* writable();
-  void values_changed() { stats_valid_ = false; mass_valid_ = false; }
+  void values_changed() {
+    stats_valid_ = false;
+    mass_valid_ = false;
+    m_stored_ = false;
+    q_valid_ = false;
+  }
 
   // Prefix filters.
   TopSpec find_top(int64_t c);
@@ -82,7 +89,10 @@ class RowEngine {
   void keep_spec(TopSpec s);
   void keep_min_p(float p, int64_t min_keep);
   // Integer mass of the view relative to its maximum (Z of sampling_math.h).
-  int64_t total_mass();
+  // When the masses are not known yet, the same pass also prepares the
+  // weights at q_temp (> 0) for a later draw at that temperature; q_temp = 0
+  // when the view will shrink first (nothing worth keeping).
+  int64_t total_mass(float q_temp = 1.0f);
   // Applies a pending top-p exactly (plus min_keep).
   void keep_top_p_exact(const PendingTopP& p, int64_t min_keep);
 
@@ -109,12 +119,17 @@ class RowEngine {
   int32_t* next_ids() { return cand_id_[cur_cand_ == 0 ? 1 : 0].data(); }
   void switch_to_next(int64_t n);
   void ensure_masses();
+  // Weights at temp in q_ and, when need_masses, the masses in m_ (or
+  // derivable from q_): one exp pass at most.
+  void prepare(float temp, bool need_masses);
+  const int32_t* pool_masses() const;
   int64_t draw_in_pool(PoolKey key, double target, int64_t blk, double before) const;
-  TopSpec find_top_by_blocks(int64_t c);
+  bool find_top_by_blocks(int64_t c, TopSpec* out);
   TopSpec find_top_by_counts(int64_t c);
 
   const Kernels* k_ = nullptr;
   const Kernels* forced_ = nullptr;
+
   int64_t n_vocab_ = 0;
   View view_;
   int cur_cand_ = -1;  // which cand buffer holds the view; -1: raw row or own_
@@ -131,9 +146,15 @@ class RowEngine {
   std::vector<int32_t> tmp_m_;
   std::vector<int64_t> tmp_pos_;
   ScanStats stats_;
+  FiniteRange finite_;
   bool stats_valid_ = false;
-  bool mass_valid_ = false;
+  bool finite_valid_ = false;
+  bool mass_valid_ = false;  // mass_total_ describes the view
+  bool m_stored_ = false;    // m_ holds the masses of the view
+  bool q_valid_ = false;     // q_ / bsum_ / q_total_ are the weights at q_temp_
+  float q_temp_ = 1.0f;
   int64_t mass_total_ = 0;
+  double q_total_ = 0;
   int64_t rounds_last_ = 0;
 };
 

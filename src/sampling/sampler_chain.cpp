@@ -129,6 +129,10 @@ SamplerChain::SamplerChain(const SamplingParams& params, int32_t n_vocab, const 
                      !(t == SamplerType::Temperature && i + 1 != s.stages.size());
     }
     s.greedy_shortcut = greedy && only_prefix;
+    if (!s.stages.empty() && s.stages.back() == SamplerType::Temperature &&
+        params.dynatemp_range <= 0.0f && params.temp > 0.0f) {
+      s.draw_temp_hint = params.temp;
+    }
   } else if (params.temp != 1.0f) {
     s.stages.push_back(SamplerType::Temperature);
   }
@@ -171,6 +175,26 @@ std::string SamplerChain::describe() const {
 }
 
 namespace {
+
+// The temperature whose weights the stage after stage i will want from the
+// current view: the draw's when only the final temperature is left, 0 when
+// a filter will shrink the view first, else 1 (samplers that read
+// probabilities).
+float weights_hint(const SamplerChain::State& s, size_t i) {
+  for (size_t k = i + 1; k < s.stages.size(); ++k) {
+    switch (s.stages[k]) {
+      case SamplerType::TopK:
+      case SamplerType::MinP:
+        return 0.0f;
+      case SamplerType::Temperature:
+        if (k + 1 == s.stages.size()) return s.draw_temp_hint;
+        return 1.0f;
+      default:
+        return 1.0f;
+    }
+  }
+  return s.draw_temp_hint;
+}
 
 // Runs every stage but the final draw. Returns the temperature the draw must
 // apply, and leaves a top-p pending in *pending when there is one.
@@ -227,7 +251,7 @@ float run_stages(SamplerChain::State& s, RowEngine& e, const float* logits, Rng&
         if (p.min_keep > 1) {
           e.keep_top_p_exact(PendingTopP{p.top_p, e.total_mass()}, p.min_keep);
         } else {
-          *pending = PendingTopP{p.top_p, e.total_mass()};
+          *pending = PendingTopP{p.top_p, e.total_mass(weights_hint(s, i))};
           *has_pending = true;
         }
         break;
