@@ -63,13 +63,19 @@ __m128i mins_dot_bsums_k4(__m128i mins, const int16_t* bsums) {
   return _mm_madd_epi16(pairs, mins);
 }
 
+// Sum of the 4 int32 of v.
+int32_t hsum_i32_128(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(v);
+}
+
 // Q4_K / Q5_K share everything except how the 64 elements of chunk c are
 // unpacked; `unpack(c, lo, hi)` fills the unsigned quants of sub-blocks 2c
 // and 2c+1 (c is a compile-time constant after inlining).
 template <typename Block, typename Unpack>
 float dot_k4_family(int n, const Block* x, const BlockQ8_K* y, Unpack&& unpack) {
-  __m256 acc = _mm256_setzero_ps();
-  __m128 acc_m = _mm_setzero_ps();
+  float sum = 0.0f;  // canonical per-super-block order (kernels/ref/vec_dot_ref.h)
   for (int i = 0; i < n / QK_K; ++i) {
     const ScalesMins sm = decode_scales_mins_k4(x[i].scales);
     const int8_t* a = y[i].qs;
@@ -87,13 +93,11 @@ float dot_k4_family(int n, const Block* x, const BlockQ8_K* y, Unpack&& unpack) 
     chunk(std::integral_constant<int, 1>{});
     chunk(std::integral_constant<int, 2>{});
     chunk(std::integral_constant<int, 3>{});
-    const float d = y[i].d * half_to_float(x[i].d);
-    const float dmin = y[i].d * half_to_float(x[i].dmin);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
-    acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mins_dot_bsums_k4(sm.mins, y[i].bsums)), acc_m);
+    sum += (half_to_float(x[i].d) * y[i].d) * static_cast<float>(hsum_i32(isum));
+    sum -= (half_to_float(x[i].dmin) * y[i].d) *
+           static_cast<float>(hsum_i32_128(mins_dot_bsums_k4(sm.mins, y[i].bsums)));
   }
-  const __m256 m8 = _mm256_insertf128_ps(_mm256_setzero_ps(), acc_m, 0);
-  return hsum_f32(_mm256_sub_ps(acc, m8));
+  return sum;
 }
 
 // The 4 chunks of 32 elements of one 128-element half built from 2-bit
@@ -121,7 +125,7 @@ __m256i half_scales_i8(__m128i sc16, int h) {
 float vec_dot_q2_K_q8_K_avx2(int n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ2_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
-  __m256 acc = _mm256_setzero_ps();
+  float sum = 0.0f;  // canonical per-super-block order (kernels/ref/vec_dot_ref.h)
   for (int i = 0; i < n / QK_K; ++i) {
     // scales[g]: low nibble = scale of group g, high nibble = its min.
     const __m128i packed = load_u128(x[i].scales);
@@ -135,18 +139,16 @@ float vec_dot_q2_K_q8_K_avx2(int n, const void* w, const void* a) {
       isum = _mm256_add_epi32(isum, apply_group_scales_128(p, half_scales_i8(sc, h)));
     }
     const __m256i msum = dot_bsums(mins, y[i].bsums);
-    const float d = y[i].d * half_to_float(x[i].d);
-    const float dmin = y[i].d * half_to_float(x[i].dmin);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
-    acc = _mm256_fnmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(msum), acc);
+    sum += (half_to_float(x[i].d) * y[i].d) * static_cast<float>(hsum_i32(isum));
+    sum -= (half_to_float(x[i].dmin) * y[i].d) * static_cast<float>(hsum_i32(msum));
   }
-  return hsum_f32(acc);
+  return sum;
 }
 
 float vec_dot_q3_K_q8_K_avx2(int n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ3_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
-  __m256 acc = _mm256_setzero_ps();
+  float sum = 0.0f;  // canonical per-super-block order (kernels/ref/vec_dot_ref.h)
   for (int i = 0; i < n / QK_K; ++i) {
     // 16 six-bit scales biased by 32: low 4 bits from the nibbles of bytes
     // 0..7 (scales 0..7 low nibbles, 8..15 high nibbles), top 2 bits from
@@ -177,10 +179,9 @@ float vec_dot_q3_K_q8_K_avx2(int n, const void* w, const void* a) {
     }
     const __m256i off = dot_bsums(_mm256_cvtepi8_epi16(sc), y[i].bsums);
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 2));
-    const float d = y[i].d * half_to_float(x[i].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+    sum += (half_to_float(x[i].d) * y[i].d) * static_cast<float>(hsum_i32(isum));
   }
-  return hsum_f32(acc);
+  return sum;
 }
 
 float vec_dot_q4_K_q8_K_avx2(int n, const void* w, const void* a) {
@@ -209,7 +210,7 @@ float vec_dot_q5_K_q8_K_avx2(int n, const void* w, const void* a) {
 float vec_dot_q6_K_q8_K_avx2(int n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ6_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
-  __m256 acc = _mm256_setzero_ps();
+  float sum = 0.0f;  // canonical per-super-block order (kernels/ref/vec_dot_ref.h)
   for (int i = 0; i < n / QK_K; ++i) {
     const __m128i sc = load_u128(x[i].scales);
     __m256i isum = _mm256_setzero_si256();
@@ -234,10 +235,9 @@ float vec_dot_q6_K_q8_K_avx2(int n, const void* w, const void* a) {
     }
     const __m256i off = dot_bsums(_mm256_cvtepi8_epi16(sc), y[i].bsums);
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
-    const float d = y[i].d * half_to_float(x[i].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+    sum += (half_to_float(x[i].d) * y[i].d) * static_cast<float>(hsum_i32(isum));
   }
-  return hsum_f32(acc);
+  return sum;
 }
 
 }  // namespace kestrel

@@ -8,15 +8,14 @@
 // maddubs of the offset against the activations, so no sign trick is needed
 // and -128 activations are handled exactly. Q8_0 x Q8_0 widens both operands
 // to int16 instead, because a signed x signed byte product has no exact
-// maddubs form when both sides may be -128. The block sum is then scaled in
-// float like the scalar oracle does: d_w * d_a * sum (+ m_w * s_a for the
-// Q8_1 formats, whose activation block carries s = d_a * sum(q_a)).
+// maddubs form when both sides may be -128. The block sum is then scaled and
+// accumulated with exactly the oracle's float operations, in block order
+// (kernels/ref/vec_dot_ref.h), so results are bit-identical to it.
 //
 // Speed: the blocks are processed 8 at a time so that the per-block work is
 // only the integer dot product; the 8 block sums are transposed into one
-// vector, converted once, and scaled by the 8 fp16 scale products converted
-// with one F16C instruction (instead of a convert + broadcast + FMA per
-// block).
+// vector, converted once, and scaled by the 8 fp16 scale products gathered
+// at once; only the final in-order adds are scalar.
 #include "kernels/avx2/simd_avx2.h"
 #include "kernels/avx2/vec_dot_avx2.h"
 #include "quant/blocks.h"
@@ -34,25 +33,35 @@ __m256i unpack_q5(const uint8_t* qs, const uint8_t* qh) {
 
 // sum over blocks of d_w * d_a * block_sum(w_block, a_block) (8 int32
 // partial sums per block), plus m_w * s_a per block when the weight block
-// has a min (then the activation block is Q8_1 with its s field).
+// has a min (then the activation block is Q8_1 with its s field). The block
+// products are formed 8 at a time in vectors, but added into the scalar sum
+// one block at a time, in block order: the canonical order of
+// kernels/ref/vec_dot_ref.h, so the result is bit-identical to the oracle.
 template <typename WBlock, typename ABlock, typename BlockSum>
 float dot_legacy(int n, const WBlock* x, const ABlock* y, BlockSum&& block_sum) {
   constexpr bool kHasMin = requires(const WBlock& b) { b.m; };
   const int nb = n / 32;
-  __m256 acc = _mm256_setzero_ps();
+  float sum = 0.0f;
   int i = 0;
+  alignas(32) float prod[8];
+  alignas(32) float mins[8];
   for (; i + 8 <= nb; i += 8) {
     __m256i sums[8];
     for (int k = 0; k < 8; ++k) sums[k] = block_sum(x[i + k], y[i + k]);
     const __m256 d = _mm256_mul_ps(load_halves8<sizeof(WBlock)>(&x[i].d),
                                    load_halves8<sizeof(ABlock)>(&y[i].d));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(reduce8_i32(sums)), acc);
+    _mm256_store_ps(prod, _mm256_mul_ps(d, _mm256_cvtepi32_ps(reduce8_i32(sums))));
     if constexpr (kHasMin) {
-      acc = _mm256_fmadd_ps(load_halves8<sizeof(WBlock)>(&x[i].m),
-                            load_halves8<sizeof(ABlock)>(&y[i].s), acc);
+      _mm256_store_ps(mins, _mm256_mul_ps(load_halves8<sizeof(WBlock)>(&x[i].m),
+                                          load_halves8<sizeof(ABlock)>(&y[i].s)));
+      for (int k = 0; k < 8; ++k) {
+        sum += prod[k];
+        sum += mins[k];
+      }
+    } else {
+      for (int k = 0; k < 8; ++k) sum += prod[k];
     }
   }
-  float sum = hsum_f32(acc);
   for (; i < nb; ++i) {  // the last nb % 8 blocks
     const float d = half_to_float(x[i].d) * half_to_float(y[i].d);
     sum += d * static_cast<float>(hsum_i32(block_sum(x[i], y[i])));

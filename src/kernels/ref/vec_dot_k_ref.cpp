@@ -54,9 +54,8 @@ float vec_dot_q2_K_q8_K_ref(int n, const void* w, const void* a) {
       mins_dot += y[i].bsums[s] * (x[i].scales[s] >> 4);
     }
     const int isum = scaled_dot(q, y[i].qs, 16, scales);
-    const float dall = y[i].d * fp16_to_fp32(x[i].d);
-    const float dmin = y[i].d * fp16_to_fp32(x[i].dmin);
-    sum += dall * isum - dmin * mins_dot;
+    sum += (fp16_to_fp32(x[i].d) * y[i].d) * static_cast<float>(isum);
+    sum -= (fp16_to_fp32(x[i].dmin) * y[i].d) * static_cast<float>(mins_dot);
   }
   return sum;
 }
@@ -71,7 +70,7 @@ float vec_dot_q3_K_q8_K_ref(int n, const void* w, const void* a) {
     unpack_levels_q3_K(&x[i], q);
     for (int s = 0; s < 16; ++s) scales[s] = unpack_scale_q3_K(s, x[i].scales);
     const int isum = scaled_dot(q, y[i].qs, 16, scales);
-    sum += fp16_to_fp32(x[i].d) * y[i].d * isum;
+    sum += (fp16_to_fp32(x[i].d) * y[i].d) * static_cast<float>(isum);
   }
   return sum;
 }
@@ -86,8 +85,8 @@ float vec_dot_q4_K_q8_K_ref(int n, const void* w, const void* a) {
     unpack_levels_q4_K(&x[i], q);
     const int mins_dot = unpack_k4_scales(x[i].scales, y[i].bsums, scales);
     const int isum = scaled_dot(q, y[i].qs, 32, scales);
-    sum += fp16_to_fp32(x[i].d) * y[i].d * isum;
-    sum -= fp16_to_fp32(x[i].dmin) * y[i].d * mins_dot;
+    sum += (fp16_to_fp32(x[i].d) * y[i].d) * static_cast<float>(isum);
+    sum -= (fp16_to_fp32(x[i].dmin) * y[i].d) * static_cast<float>(mins_dot);
   }
   return sum;
 }
@@ -102,8 +101,8 @@ float vec_dot_q5_K_q8_K_ref(int n, const void* w, const void* a) {
     unpack_levels_q5_K(&x[i], q);
     const int mins_dot = unpack_k4_scales(x[i].scales, y[i].bsums, scales);
     const int isum = scaled_dot(q, y[i].qs, 32, scales);
-    sum += fp16_to_fp32(x[i].d) * y[i].d * isum;
-    sum -= fp16_to_fp32(x[i].dmin) * y[i].d * mins_dot;
+    sum += (fp16_to_fp32(x[i].d) * y[i].d) * static_cast<float>(isum);
+    sum -= (fp16_to_fp32(x[i].dmin) * y[i].d) * static_cast<float>(mins_dot);
   }
   return sum;
 }
@@ -118,7 +117,7 @@ float vec_dot_q6_K_q8_K_ref(int n, const void* w, const void* a) {
     unpack_levels_q6_K(&x[i], q);
     for (int s = 0; s < 16; ++s) scales[s] = x[i].scales[s];
     const int isum = scaled_dot(q, y[i].qs, 16, scales);
-    sum += fp16_to_fp32(x[i].d) * y[i].d * isum;
+    sum += (fp16_to_fp32(x[i].d) * y[i].d) * static_cast<float>(isum);
   }
   return sum;
 }

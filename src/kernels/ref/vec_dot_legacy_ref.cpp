@@ -1,7 +1,7 @@
 // Scalar dot products of the 32-element formats with Q8_0 / Q8_1 activations
 // (see vec_dot_ref.h). Per block: an exact integer dot product of the levels,
-// then the scales; the float expressions keep ggml's generic kernels' order
-// (e.g. Q4_0 scales sumi*dw*da left to right, Q8_0 sumi*(dw*da)).
+// then the canonical float accumulation every fast kernel reproduces bit for
+// bit (vec_dot_ref.h): sum += (dw*da)*sumi, then sum += m*s for Q4_1/Q5_1.
 #include <cstdint>
 
 #include "core/half.h"
@@ -28,7 +28,7 @@ float vec_dot_q4_0_q8_0_ref(int n, const void* w, const void* a) {
   for (int i = 0; i < n / QK4_0; ++i) {
     unpack_levels_q4_0(&x[i], q);
     const int sumi = dot_levels_32(q, y[i].qs);
-    sum += sumi * fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d);
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
   }
   return sum;
 }
@@ -42,8 +42,8 @@ float vec_dot_q4_1_q8_1_ref(int n, const void* w, const void* a) {
     unpack_levels_q4_1(&x[i], q);
     const int sumi = dot_levels_32(q, y[i].qs);
     // sum_j (d*q_j + m) * a_j = d*da*sumi + m * (da * sum_j qa_j) = ... + m*s.
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * sumi +
-           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
+    sum += fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
   }
   return sum;
 }
@@ -56,7 +56,7 @@ float vec_dot_q5_0_q8_0_ref(int n, const void* w, const void* a) {
   for (int i = 0; i < n / QK5_0; ++i) {
     unpack_levels_q5_0(&x[i], q);
     const int sumi = dot_levels_32(q, y[i].qs);
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * sumi;
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
   }
   return sum;
 }
@@ -69,8 +69,8 @@ float vec_dot_q5_1_q8_1_ref(int n, const void* w, const void* a) {
   for (int i = 0; i < n / QK5_1; ++i) {
     unpack_levels_q5_1(&x[i], q);
     const int sumi = dot_levels_32(q, y[i].qs);
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * sumi +
-           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
+    sum += fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
   }
   return sum;
 }
@@ -81,7 +81,7 @@ float vec_dot_q8_0_q8_0_ref(int n, const void* w, const void* a) {
   float sum = 0;
   for (int i = 0; i < n / QK8_0; ++i) {
     const int sumi = dot_levels_32(x[i].qs, y[i].qs);
-    sum += sumi * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
   }
   return sum;
 }

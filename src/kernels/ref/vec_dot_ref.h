@@ -2,14 +2,26 @@
 //
 // vec_dot_<w>_<a>_ref(n, w, a) returns sum_i w[i] * a[i] over n elements
 // (a multiple of the block size) of a weight row in format <w> and an
-// activation row in format <a>. They compute what ggml's generic (non-SIMD)
-// kernels compute: exact integer dot products per block (or sub-block),
-// scaled by the fp16/f32 block scales in the same order and accumulated in
-// f32 across blocks; the asymmetric formats add their offsets the same way
-// (Q4_1/Q5_1: + m * s per block; K-quants: - dmin * sum(min * bsum)). The
-// float kernels accumulate in double, like ggml's generic ggml_vec_dot_f16
-// (its ggml_float is double). These are the references the AVX2 kernels are
-// tested against and the fallback on CPUs without AVX2.
+// activation row in format <a>: exact integer dot products per block (or
+// super-block), then the block scales.
+//
+// Canonical accumulation order (quantized formats). Every fast kernel, for
+// any ISA or tiling, must reproduce these float operations exactly, in block
+// order, so its result is bit-identical to the oracle:
+//   legacy:   sum += (dw * da) * (float)isum;   then, for Q4_1/Q5_1,
+//             sum += mw * sa;
+//   K-quants: sum += (dw * da) * (float)isum;   then, for Q2_K/Q4_K/Q5_K,
+//             sum -= (dmin * da) * (float)mins_dot;
+// (fp16 scales converted exactly; no fused multiply-add: the project builds
+// with -ffp-contract=off.) Why: random-weight and real models amplify a
+// last-bit difference whenever it flips a later Q8 or f16 rounding, so
+// engines that differ by summation order disagree visibly; with a fixed order
+// the AVX2 path, the scalar path and any thread count give identical logits.
+//
+// The float kernels (f16/bf16/f32) accumulate in double, like ggml's generic
+// ggml_vec_dot_f16 (its ggml_float is double); their fast versions differ by
+// float rounding only. These are the references the AVX2 kernels are tested
+// against and the fallback on CPUs without AVX2.
 #pragma once
 
 namespace kestrel {
