@@ -73,6 +73,9 @@ struct SamplingParams {
   float top_n_sigma = -1.0f;    // <= 0: off
   bool ignore_eos = false;      // bias end-of-generation tokens to -inf
   std::vector<std::string> dry_sequence_breakers = {"\n", ":", "\"", "*"};
+  // Set by the first --dry-sequence-breaker, which replaces the defaults
+  // (later ones add to the list, as in llama.cpp).
+  bool dry_sequence_breakers_from_user = false;
   std::vector<SamplerType> samplers = {
       SamplerType::Penalties, SamplerType::Dry,  SamplerType::TopNSigma,
       SamplerType::TopK,      SamplerType::TypicalP, SamplerType::TopP,
