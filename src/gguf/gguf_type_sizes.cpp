@@ -1,7 +1,7 @@
 // Block geometry table for the tensor types kestrel reads from GGUF files.
 //
-// Sizes are ggml's (ggml-common.h block structs); see gguf_type_sizes.h for
-// why this lives here and not only in quant/type_traits.
+// Sizes come from quant/type_traits; this file only adds the names of the
+// ggml types kestrel cannot read.
 #include "gguf/gguf_type_sizes.h"
 
 #include <array>
@@ -9,24 +9,6 @@
 namespace kestrel::gguf {
 
 namespace {
-
-constexpr std::array<TypeSize, 15> kTypeSizes = {{
-    {DType::F32, "f32", 1, 4},
-    {DType::F16, "f16", 1, 2},
-    {DType::Q4_0, "q4_0", 32, 18},
-    {DType::Q4_1, "q4_1", 32, 20},
-    {DType::Q5_0, "q5_0", 32, 22},
-    {DType::Q5_1, "q5_1", 32, 24},
-    {DType::Q8_0, "q8_0", 32, 34},
-    {DType::Q8_1, "q8_1", 32, 36},
-    {DType::Q2_K, "q2_K", 256, 84},
-    {DType::Q3_K, "q3_K", 256, 110},
-    {DType::Q4_K, "q4_K", 256, 144},
-    {DType::Q5_K, "q5_K", 256, 176},
-    {DType::Q6_K, "q6_K", 256, 210},
-    {DType::Q8_K, "q8_K", 256, 292},
-    {DType::BF16, "bf16", 1, 2},
-}};
 
 struct NamedId {
   uint32_t id;
@@ -43,12 +25,7 @@ constexpr std::array<NamedId, 19> kUnsupported = {{
 
 }  // namespace
 
-const TypeSize* find_type_size(uint32_t type_id) {
-  for (const TypeSize& ts : kTypeSizes) {
-    if (static_cast<uint32_t>(ts.type) == type_id) return &ts;
-  }
-  return nullptr;
-}
+const TypeSize* find_type_size(uint32_t type_id) { return find_type_traits(static_cast<DType>(type_id)); }
 
 std::string_view unsupported_type_name(uint32_t type_id) {
   for (const NamedId& n : kUnsupported) {

@@ -1,12 +1,9 @@
 // Block geometry of the tensor types a GGUF file may hold, as the reader needs it.
 //
-// The engine-wide table of type facts is quant/type_traits.h, but the gguf
-// module links only kestrel_core (so the reader builds before and without the
-// kernels). This tiny table carries just what validation needs: elements per
-// block, bytes per block and llama.cpp's name, for the ids kestrel supports.
-// Ids ggml knows but kestrel does not are named too, so the error message for
-// such a file says what it holds. A unit test checks it against the on-disk
-// sizes in the golden files.
+// The facts come from the engine-wide type table (quant/type_traits.h), so a
+// new type is still one table row. Ids ggml knows but kestrel does not are
+// named here, so the error message for such a file says what it holds. A unit
+// test checks the sizes against the on-disk sizes in the golden files.
 #pragma once
 
 #include <cstddef>
@@ -15,15 +12,12 @@
 #include <string_view>
 
 #include "core/dtype.h"
+#include "quant/type_traits.h"
 
 namespace kestrel::gguf {
 
-struct TypeSize {
-  DType type;
-  std::string_view name;  // as llama.cpp prints it
-  int64_t block_size;     // elements per block
-  uint64_t block_bytes;   // bytes per block
-};
+// The table row (type, name, block_size, block_bytes are what validation uses).
+using TypeSize = TypeTraits;
 
 // The geometry of a type id kestrel supports, or nullptr.
 const TypeSize* find_type_size(uint32_t type_id);
