@@ -174,46 +174,35 @@ void unpack_levels_q5_1(const void* block, int8_t levels[32]) {
   for (int j = 0; j < 32; ++j) levels[j] = static_cast<int8_t>(q5_value(b.qs, qh, j));
 }
 
+// One dequantizer for the four nibble formats: x = d * level (+ m when the
+// block has a min). The per-format part is how the levels are unpacked.
+template <typename Block, void (*Unpack)(const void*, int8_t*)>
+void dequantize_legacy(const void* src, float* dst, int64_t n) {
+  const auto* b = static_cast<const Block*>(src);
+  int8_t q[32];
+  for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+    const float d = fp16_to_fp32(b[i].d);
+    Unpack(&b[i], q);
+    if constexpr (requires { b[i].m; }) {
+      const float m = fp16_to_fp32(b[i].m);
+      for (int j = 0; j < 32; ++j) dst[j] = q[j] * d + m;
+    } else {
+      for (int j = 0; j < 32; ++j) dst[j] = q[j] * d;
+    }
+  }
+}
+
 void dequantize_row_q4_0(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ4_0*>(src);
-  int8_t q[32];
-  for (int64_t i = 0; i < n / QK4_0; ++i, dst += QK4_0) {
-    const float d = fp16_to_fp32(b[i].d);
-    unpack_levels_q4_0(&b[i], q);
-    for (int j = 0; j < 32; ++j) dst[j] = q[j] * d;
-  }
+  dequantize_legacy<BlockQ4_0, unpack_levels_q4_0>(src, dst, n);
 }
-
 void dequantize_row_q4_1(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ4_1*>(src);
-  int8_t q[32];
-  for (int64_t i = 0; i < n / QK4_1; ++i, dst += QK4_1) {
-    const float d = fp16_to_fp32(b[i].d);
-    const float m = fp16_to_fp32(b[i].m);
-    unpack_levels_q4_1(&b[i], q);
-    for (int j = 0; j < 32; ++j) dst[j] = q[j] * d + m;
-  }
+  dequantize_legacy<BlockQ4_1, unpack_levels_q4_1>(src, dst, n);
 }
-
 void dequantize_row_q5_0(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ5_0*>(src);
-  int8_t q[32];
-  for (int64_t i = 0; i < n / QK5_0; ++i, dst += QK5_0) {
-    const float d = fp16_to_fp32(b[i].d);
-    unpack_levels_q5_0(&b[i], q);
-    for (int j = 0; j < 32; ++j) dst[j] = q[j] * d;
-  }
+  dequantize_legacy<BlockQ5_0, unpack_levels_q5_0>(src, dst, n);
 }
-
 void dequantize_row_q5_1(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ5_1*>(src);
-  int8_t q[32];
-  for (int64_t i = 0; i < n / QK5_1; ++i, dst += QK5_1) {
-    const float d = fp16_to_fp32(b[i].d);
-    const float m = fp16_to_fp32(b[i].m);
-    unpack_levels_q5_1(&b[i], q);
-    for (int j = 0; j < 32; ++j) dst[j] = q[j] * d + m;
-  }
+  dequantize_legacy<BlockQ5_1, unpack_levels_q5_1>(src, dst, n);
 }
 
 void dequantize_row_q8_0(const void* src, float* dst, int64_t n) {
