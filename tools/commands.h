@@ -14,5 +14,7 @@ int cmd_tokenize(Args& args);
 int cmd_synth(Args& args);
 int cmd_bench(Args& args);
 int cmd_perplexity(Args& args);
+int cmd_quantize(Args& args);
+int cmd_imatrix(Args& args);
 
 }  // namespace kestrel::cli

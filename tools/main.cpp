@@ -27,6 +27,8 @@ constexpr Subcommand kSubcommands[] = {
     {"synth", kestrel::cli::cmd_synth, "write a random-weight model of a real shape"},
     {"bench", kestrel::cli::cmd_bench, "measure prompt and generation speed (llama-bench method)"},
     {"perplexity", kestrel::cli::cmd_perplexity, "perplexity and KL divergence (llama-perplexity method)"},
+    {"quantize", kestrel::cli::cmd_quantize, "quantize a GGUF model (llama-quantize types and mixes)"},
+    {"imatrix", kestrel::cli::cmd_imatrix, "collect an importance matrix for quantize (llama-imatrix format)"},
 };
 
 void usage() {
