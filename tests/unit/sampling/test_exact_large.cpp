@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "reference_chain.h"
@@ -25,11 +26,15 @@ namespace {
 
 constexpr int64_t kDraws = 20000;
 
+// Which row a case samples; rows are built on first use (not while gtest
+// registers the cases, which every ctest process would pay for).
+enum class RowKind { Plain, TieAtRank38, TieAtTopPEdge };
+
 struct LargeCase {
   std::string name;
   int vocab;
   SamplingParams params;
-  std::vector<float> logits;
+  RowKind row;
 };
 
 void PrintTo(const LargeCase& c, std::ostream* os) { *os << c.name << " V=" << c.vocab; }
@@ -51,39 +56,52 @@ int top_p_last_rank(const std::vector<float>& v, float p) {
   return static_cast<int>(c.size()) - 1;
 }
 
+const std::vector<float>& logits_for(const LargeCase& c) {
+  static std::map<std::pair<int, RowKind>, std::vector<float>> cache;
+  auto it = cache.find({c.vocab, c.row});
+  if (it != cache.end()) return it->second;
+  const std::vector<float> g = gaussian_logits(c.vocab, 3.0f, 100 + static_cast<uint64_t>(c.vocab));
+  std::vector<float> v;
+  switch (c.row) {
+    case RowKind::Plain: v = g; break;
+    case RowKind::TieAtRank38: v = tie_with_rank(g, 38, 5, 1); break;
+    case RowKind::TieAtTopPEdge: v = tie_with_rank(g, top_p_last_rank(g, 0.95f), 3, 2); break;
+  }
+  return cache.emplace(std::make_pair(c.vocab, c.row), std::move(v)).first->second;
+}
+
 std::vector<LargeCase> cases() {
   std::vector<LargeCase> out;
   for (int vocab : {32000, 151936}) {
-    const std::vector<float> g = gaussian_logits(vocab, 3.0f, 100 + vocab);
-    auto add = [&](std::string name, SamplingParams p, std::vector<float> logits) {
-      out.push_back({std::move(name), vocab, std::move(p), std::move(logits)});
+    auto add = [&](std::string name, SamplingParams p, RowKind row) {
+      out.push_back({std::move(name), vocab, std::move(p), row});
     };
     SamplingParams p = only({SamplerType::TopK});
     p.top_k = 40;
-    add("top_k=40", p, g);
-    add("top_k=40 tie over the boundary", p, tie_with_rank(g, 38, 5, 1));
+    add("top_k=40", p, RowKind::Plain);
+    add("top_k=40 tie over the boundary", p, RowKind::TieAtRank38);
     p = only({SamplerType::TopP});
     p.top_p = 0.95f;
-    add("top_p=0.95", p, g);
-    add("top_p=0.95 tie at the boundary", p, tie_with_rank(g, top_p_last_rank(g, 0.95f), 3, 2));
+    add("top_p=0.95", p, RowKind::Plain);
+    add("top_p=0.95 tie at the boundary", p, RowKind::TieAtTopPEdge);
     p = only({SamplerType::MinP});
     p.min_p = 0.05f;
-    add("min_p=0.05", p, g);
+    add("min_p=0.05", p, RowKind::Plain);
     p = SamplingParams{};
     p.seed = 77;
-    add("default chain", p, g);
+    add("default chain", p, RowKind::Plain);
     p = only({SamplerType::TopP, SamplerType::MinP, SamplerType::Temperature});
     p.top_p = 0.9f;
     p.min_p = 0.02f;
     p.temp = 0.8f;
-    add("top_p=0.9 min_p=0.02 temp=0.8", p, g);
+    add("top_p=0.9 min_p=0.02 temp=0.8", p, RowKind::Plain);
     p = only({SamplerType::TopK, SamplerType::TopP});
     p.top_k = 1000;
     p.top_p = 0.9f;
-    add("top_k=1000 top_p=0.9", p, g);
+    add("top_k=1000 top_p=0.9", p, RowKind::Plain);
     p = only({SamplerType::TopK});
     p.top_k = 5000;
-    add("top_k=5000", p, g);
+    add("top_k=5000", p, RowKind::Plain);
   }
   return out;
 }
@@ -92,9 +110,10 @@ class ExactLarge : public ::testing::TestWithParam<LargeCase> {};
 
 TEST_P(ExactLarge, SurvivorsAndProbabilitiesEqualOracle) {
   const LargeCase& c = GetParam();
+  const std::vector<float>& logits = logits_for(c);
   SamplerChain chain(c.params, c.vocab);
-  const std::vector<TokenProb> got = chain.candidates(c.logits.data());
-  const std::vector<RefCand> ref = ref_chain(c.params, c.logits.data(), c.vocab, {});
+  const std::vector<TokenProb> got = chain.candidates(logits.data());
+  const std::vector<RefCand> ref = ref_chain(c.params, logits.data(), c.vocab, {});
   std::set<int32_t> want;
   for (const RefCand& r : ref) want.insert(r.id);
   ASSERT_EQ(got.size(), want.size());
@@ -107,9 +126,10 @@ TEST_P(ExactLarge, SurvivorsAndProbabilitiesEqualOracle) {
 
 TEST_P(ExactLarge, DrawsAgreeWithOracle) {
   const LargeCase& c = GetParam();
+  const std::vector<float>& logits = logits_for(c);
   SamplerChain chain(c.params, c.vocab);
-  const std::vector<int64_t> counts = count_draws(chain, c.logits, kDraws);
-  const std::vector<double> expected = ref_chain_distribution(c.params, c.logits.data(), c.vocab, {});
+  const std::vector<int64_t> counts = count_draws(chain, logits, kDraws);
+  const std::vector<double> expected = ref_chain_distribution(c.params, logits.data(), c.vocab, {});
   const BinCheck b = binomial_bins(counts, expected, kDraws, 250.0);
   report(c.name + " V=" + std::to_string(c.vocab), chi2_test(counts, expected, kDraws));
   std::printf("[bins] %-44s %3d bins, worst |z| = %.2f\n",
