@@ -5,10 +5,11 @@
 // (logit, id) pairs in ascending id order. Filters that keep a prefix of the
 // ranking of sampling_math.h are done without sorting:
 //  * top-k: the k-th best value is found by a threshold search. For small k
-//    the k-th largest block maximum is a guaranteed lower bound, so only the
-//    blocks reaching it are scanned; for large k, vectorized count passes
-//    narrow a value bracket to a few thousand elements. Ties at the boundary
-//    keep the lowest ids, so exactly k survive.
+//    the k-th largest maximum of groups of blocks is a guaranteed lower
+//    bound, so only the blocks reaching it are scanned; for large k, a
+//    strided sample guesses a value bracket and vectorized count passes
+//    narrow it to a few thousand elements. Ties at the boundary keep the
+//    lowest ids, so exactly k survive.
 //  * min-p: a fixed logit threshold (max + log p), one compaction pass over
 //    the blocks whose maximum reaches it.
 //  * top-p: FlashInfer's rejection sampling (see sample()): draw from the
