@@ -1,20 +1,53 @@
 // A small fixed thread pool for data-parallel kernels.
 //
-// run(fn) calls fn(ith, nth) on every thread (the caller is thread 0) and
-// returns when all are done. Workers spin briefly before sleeping so that the
-// ~200 short ops of one decode step don't each pay a futex wake-up; the spin
-// budget is bounded so an idle pool costs nothing.
+// Two ways to hand it work:
+//  - run(fn): fn(ith, nth) on every thread at once (the caller is thread 0),
+//    returning when all are done. For work that must run concurrently on
+//    every thread (hardware probes) or is split statically by ith.
+//  - for_each(n, fn): fn(item, thread) for item in [0, n), claimed one at a
+//    time from a shared counter by the caller and whichever workers wake up
+//    in time; returns when every item is done. A worker the OS has
+//    descheduled (other processes share the cores) simply claims fewer
+//    items, and the caller never waits for a worker that took none: late
+//    workers see the job's generation has moved on and touch nothing.
+//    `thread` is the executing thread's index (0 = caller), for per-thread
+//    scratch.
+//
+// Workers spin briefly on a posting counter before sleeping, so the ~100
+// short dispatches of one decode step cost a cache-line round trip each
+// instead of a futex wake-up, and nothing on the dispatch path allocates
+// (callables are passed by reference, never copied into std::function).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace kestrel {
+
+// A non-owning reference to a callable (no allocation, no copy).
+template <typename Sig>
+class FunctionRef;
+
+template <typename R, typename... A>
+class FunctionRef<R(A...)> {
+ public:
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& f)  // NOLINT: implicit, like std::function
+      : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* o, A... a) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<A>(a)...); }) {}
+  R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
+
+ private:
+  void* obj_;
+  R (*call_)(void*, A...);
+};
 
 class ThreadPool {
  public:
@@ -26,7 +59,11 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Runs fn(ith, nth) for ith in [0, nth) concurrently; blocks until done.
-  void run(const std::function<void(int ith, int nth)>& fn);
+  void run(FunctionRef<void(int ith, int nth)> fn);
+
+  // Runs fn(item, thread) for every item in [0, n_items) (n_items < 2^31),
+  // dynamically scheduled as described above; blocks until all are done.
+  void for_each(int64_t n_items, FunctionRef<void(int64_t item, int thread)> fn);
 
   // Splits [0, n) into nth contiguous chunks; returns chunk ith as [begin, end).
   static void split(int64_t n, int ith, int nth, int64_t& begin, int64_t& end) {
@@ -36,14 +73,31 @@ class ThreadPool {
   }
 
  private:
+  enum class Kind { All, Items };
+  using AllFn = FunctionRef<void(int, int)>;
+  using ItemFn = FunctionRef<void(int64_t, int)>;
+
+  void post();  // publishes the job fields stored since posted_ was made odd
+  // Runs items of job `gen` (fn, n) until none are left or the job is over.
+  void claim_items(uint64_t gen, const ItemFn* fn, int64_t n, int thread);
   void worker(int ith);
 
   int n_threads_;
   std::vector<std::thread> threads_;
-  const std::function<void(int, int)>* job_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // The current job (seqlock-protected by posted_, see thread_pool.cpp).
+  std::atomic<Kind> kind_{Kind::All};
+  std::atomic<const AllFn*> all_fn_{nullptr};
+  std::atomic<const ItemFn*> item_fn_{nullptr};
+  std::atomic<int64_t> n_items_{0};
+  std::atomic<uint64_t> job_gen_{0};
+  // Items jobs: (generation << 32) | next item index; done counts finished items.
+  alignas(64) std::atomic<uint64_t> claim_{0};
+  alignas(64) std::atomic<int64_t> done_{0};
+  alignas(64) std::atomic<int> pending_{0};     // All jobs: workers still running
+  alignas(64) std::atomic<uint64_t> posted_{0}; // number of jobs posted
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
+  uint32_t generation_ = 0;                     // caller-side copy of claim_'s high half
   std::mutex mutex_;
   std::condition_variable wake_;
 };

@@ -20,13 +20,11 @@ void attention_f16kv(const float* q, int64_t q_stride, const uint16_t* k, const 
   const int hd = s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_items = n_tok * s.n_head;
-  pool.run([&](int ith, int nth) {
-    float* scores = scratch + static_cast<int64_t>(ith) * (n_ctx + 2 * hd);
+  pool.for_each(n_items, [&](int64_t item, int thread) {
+    float* scores = scratch + static_cast<int64_t>(thread) * (n_ctx + 2 * hd);
     float* qh = scores + n_ctx;
     float* acc = qh + hd;
-    int64_t b, e;
-    ThreadPool::split(n_items, ith, nth, b, e);
-    for (int64_t item = b; item < e; ++item) {
+    {
       const int64_t t = item / s.n_head;
       const int h = static_cast<int>(item % s.n_head);
       const int kvh = h / group;

@@ -1,25 +1,108 @@
-// Row-parallel matrix product over the type-traits table (matmul.h).
+// Grouped, dynamically scheduled matrix products (matmul.h).
+//
+// A call runs in two phases: (1) every distinct activation format the
+// group's products need is produced once from x (on the calling thread for
+// a single token, else split over the pool by token); (2) the threads claim
+// work items from one atomic counter. An item is a chunk of output rows
+// (a multiple of the 8-row tile) of one product, or of both products for
+// SwiGLU, times one block of tokens. Token blocks are sized so their
+// converted activations stay in L2 while the weight tiles stream past; the
+// items are ordered token-block major so the threads walk the weights of
+// one block together.
 #include "kernels/matmul.h"
 
 #include <algorithm>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels/ops.h"
+#include "kernels/packed.h"
 
 namespace kestrel {
 namespace {
 
+constexpr int kMaxOps = 4;
+constexpr size_t kL2ActBudget = size_t(1) << 20;  // bytes of activations per token block
+constexpr int kChunksPerThread = 8;             // dynamic-scheduling granularity
+
+size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
 const TypeTraits& act_traits(const WeightMatrix& w) { return type_traits(w.tt->vec_dot_type); }
 
-// Output rows handled together so one activation row stays hot in cache
-// while several weight rows stream past.
-constexpr int64_t kRowTile = 16;
+// How the rows of one product are computed.
+struct OpPlan {
+  PackedGemmFn gemm = nullptr;  // packed tiles for rows [0, packed_rows)
+  int64_t packed_rows = 0;
+  size_t tile_bytes = 0;
+  VecDotFn dot = nullptr;       // rows [packed_rows, n_out)
+  int tile_act = -1;            // activation set of the tiles
+  int row_act = -1;             // activation set of the vec_dot rows
+};
+
+// One converted copy of x.
+struct ActSet {
+  PrepareFn fn = nullptr;  // null: x itself (f32 rows)
+  size_t stride = 0;
+  const uint8_t* data = nullptr;
+};
+
+bool use_packed(const WeightMatrix& w, KernelPath path) {
+  return w.packed && path == KernelPath::Auto && use_avx2();
+}
+
+// Finds or adds the activation set (fn, stride); returns its index.
+int intern_act(ActSet* sets, int& n_sets, PrepareFn fn, size_t stride) {
+  for (int i = 0; i < n_sets; ++i) {
+    if (sets[i].fn == fn && sets[i].stride == stride) return i;
+  }
+  sets[n_sets] = {fn, stride, nullptr};
+  return n_sets++;
+}
+
+// y rows [r0, r1) of one product for tokens [t0, t1).
+void compute_rows(const MatmulOp& op, const OpPlan& p, const ActSet* sets, int64_t r0, int64_t r1, int64_t t0,
+                  int64_t t1) {
+  const WeightMatrix& w = *op.w;
+  const int64_t tiles_end = std::min(r1, p.packed_rows);
+  if (r0 < tiles_end) {
+    const ActSet& a = sets[p.tile_act];
+    for (int64_t r = r0; r < tiles_end; r += kPackRows) {
+      p.gemm(w.n_in, w.packed_data + (r / kPackRows) * p.tile_bytes, a.data + t0 * a.stride, a.stride, t1 - t0,
+             op.y + t0 * op.ldy + r, op.ldy, op.accumulate);
+    }
+  }
+  const int64_t rest = std::max(r0, p.packed_rows);
+  if (rest < r1) {
+    const ActSet& a = sets[p.row_act];
+    const auto* wdata = static_cast<const uint8_t*>(w.data);
+    const size_t wrb = w.row_bytes();
+    const int n_in = static_cast<int>(w.n_in);
+    for (int64_t r = rest; r < r1; ++r) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const float v = p.dot(n_in, wdata + r * wrb, a.data + t * a.stride);
+        float& out = op.y[t * op.ldy + r];
+        out = op.accumulate ? out + v : v;
+      }
+    }
+  }
+}
 
 }  // namespace
 
-size_t matmul_scratch_bytes(const WeightMatrix& w, int64_t n_tok) {
-  return row_bytes(act_traits(w), w.n_in) * static_cast<size_t>(n_tok);
+size_t matmul_scratch_bytes(std::initializer_list<const WeightMatrix*> ws, int64_t n_tok) {
+  size_t total = 0;
+  for (const WeightMatrix* w : ws) {
+    size_t row = round64(row_bytes(act_traits(*w), w->n_in));
+    if (const PackedFormat* f = find_packed_format(w->tt->type)) {
+      if (w->n_in % f->act_block == 0) row += packed_act_row_bytes(*f, w->n_in);
+    }
+    total += row * static_cast<size_t>(n_tok);
+  }
+  return total;
 }
+
+size_t matmul_scratch_bytes(const WeightMatrix& w, int64_t n_tok) { return matmul_scratch_bytes({&w}, n_tok); }
 
 void convert_activations(const WeightMatrix& w, const float* x, int64_t n_tok, void* dst) {
   const TypeTraits& at = act_traits(w);
@@ -33,46 +116,110 @@ void dequantize_row(const WeightMatrix& w, int64_t row, float* dst) {
   w.tt->to_float(static_cast<const uint8_t*>(w.data) + row * w.row_bytes(), dst, w.n_in);
 }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy,
-            void* scratch, ThreadPool& pool, KernelPath path) {
-  const TypeTraits& at = act_traits(w);
-  const size_t arb = row_bytes(at, w.n_in);
-  const size_t wrb = w.row_bytes();
-  const VecDotFn dot = path == KernelPath::Scalar ? w.tt->vec_dot_ref : vec_dot_for(*w.tt);
-  if (!dot) throw Error("matmul: no dot-product kernel for type " + std::string(w.tt->name));
-
-  // F32 activations are used in place; other formats are converted first.
-  const uint8_t* acts = reinterpret_cast<const uint8_t*>(x);
-  if (w.tt->vec_dot_type != DType::F32) {
-    auto* dst = static_cast<uint8_t*>(scratch);
-    if (n_tok == 1) {
-      at.from_float(x, dst, w.n_in);
-    } else {
-      pool.run([&](int ith, int nth) {
-        int64_t b, e;
-        ThreadPool::split(n_tok, ith, nth, b, e);
-        for (int64_t t = b; t < e; ++t) at.from_float(x + t * w.n_in, dst + t * arb, w.n_in);
-      });
-    }
-    acts = dst;
+void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, void* scratch,
+                  ThreadPool& pool, KernelPath path, Epilogue epilogue) {
+  const int n_ops = static_cast<int>(ops.size());
+  if (n_ops < 1 || n_ops > kMaxOps) throw Error("matmul_group: 1 to 4 products per group");
+  const int64_t n_in = ops[0].w->n_in;
+  if (epilogue == Epilogue::SwiGLU && (n_ops != 2 || ops[0].w->n_out != ops[1].w->n_out)) {
+    throw Error("matmul_group: SwiGLU needs two products of equal shape");
   }
 
-  const auto* wdata = static_cast<const uint8_t*>(w.data);
-  const int n_in = static_cast<int>(w.n_in);
-  const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
-  pool.run([&](int ith, int nth) {
-    int64_t tb, te;
-    ThreadPool::split(n_tiles, ith, nth, tb, te);
-    for (int64_t tile = tb; tile < te; ++tile) {
-      const int64_t r0 = tile * kRowTile;
-      const int64_t r1 = std::min(r0 + kRowTile, w.n_out);
-      for (int64_t t = 0; t < n_tok; ++t) {
-        const uint8_t* a = acts + t * arb;
-        float* yt = y + t * ldy;
-        for (int64_t r = r0; r < r1; ++r) yt[r] = dot(n_in, wdata + r * wrb, a);
+  // Plans and the distinct activation sets.
+  OpPlan plans[kMaxOps];
+  ActSet sets[2 * kMaxOps];
+  int n_sets = 0;
+  for (int i = 0; i < n_ops; ++i) {
+    const WeightMatrix& w = *ops[i].w;
+    if (w.n_in != n_in) throw Error("matmul_group: products of one group must share their input size");
+    OpPlan& p = plans[i];
+    p.dot = path == KernelPath::Scalar ? w.tt->vec_dot_ref : vec_dot_for(*w.tt);
+    if (!p.dot) throw Error("matmul: no dot-product kernel for type " + std::string(w.tt->name));
+    if (use_packed(w, path)) {
+      p.gemm = w.packed->gemm;
+      p.packed_rows = w.n_out / kPackRows * kPackRows;
+      p.tile_bytes = kPackRows * w.row_bytes();
+      p.tile_act = intern_act(sets, n_sets, w.packed->prepare, packed_act_row_bytes(*w.packed, n_in));
+    }
+    if (p.packed_rows < w.n_out) {
+      const TypeTraits& at = act_traits(w);
+      if (at.type == DType::F32) {
+        p.row_act = intern_act(sets, n_sets, nullptr, static_cast<size_t>(n_in) * sizeof(float));
+      } else {
+        const FromFloatFn fn = path == KernelPath::Scalar ? at.from_float : from_float_for(at);
+        p.row_act = intern_act(sets, n_sets, fn, round64(row_bytes(at, n_in)));
       }
     }
+  }
+
+  // Phase 1: activation conversion.
+  auto* dst = static_cast<uint8_t*>(scratch);
+  size_t act_row_total = 0;
+  for (int s = 0; s < n_sets; ++s) {
+    if (!sets[s].fn) {
+      sets[s].data = reinterpret_cast<const uint8_t*>(x);
+      continue;
+    }
+    sets[s].data = dst;
+    dst += sets[s].stride * static_cast<size_t>(n_tok);
+    act_row_total += sets[s].stride;
+  }
+  auto convert = [&](int64_t t0, int64_t t1) {
+    for (int s = 0; s < n_sets; ++s) {
+      if (!sets[s].fn) continue;
+      auto* out = const_cast<uint8_t*>(sets[s].data);
+      for (int64_t t = t0; t < t1; ++t) sets[s].fn(x + t * n_in, out + t * sets[s].stride, n_in);
+    }
+  };
+  constexpr int64_t kConvertRows = 8;  // tokens per conversion item
+  pool.for_each((n_tok + kConvertRows - 1) / kConvertRows, [&](int64_t i, int) {
+    convert(i * kConvertRows, std::min(n_tok, (i + 1) * kConvertRows));
   });
+
+  // Phase 2: work items = token blocks x row chunks.
+  const int64_t tb_max = std::max<int64_t>(4, static_cast<int64_t>(kL2ActBudget / std::max<size_t>(act_row_total, 1)));
+  const int64_t n_tblocks = (n_tok + tb_max - 1) / tb_max;
+  const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + 3) / 4 * 4;
+  // Segments: one per product, or one covering both SwiGLU products.
+  const int n_seg = epilogue == Epilogue::SwiGLU ? 1 : n_ops;
+  int64_t total_rows = 0;
+  for (int s = 0; s < n_seg; ++s) total_rows += ops[s].w->n_out;
+  const int64_t target = static_cast<int64_t>(pool.size()) * kChunksPerThread;
+  const int64_t chunk_rows = std::max<int64_t>(kPackRows, (total_rows / target + kPackRows - 1) / kPackRows * kPackRows);
+  int64_t seg_chunks[kMaxOps];
+  int64_t n_chunks = 0;
+  for (int s = 0; s < n_seg; ++s) {
+    seg_chunks[s] = (ops[s].w->n_out + chunk_rows - 1) / chunk_rows;
+    n_chunks += seg_chunks[s];
+  }
+  const int64_t n_items = n_chunks * n_tblocks;
+
+  auto run_item = [&](int64_t item) {
+    const int64_t tblock = item / n_chunks;
+    int64_t c = item % n_chunks;
+    int s = 0;
+    while (c >= seg_chunks[s]) c -= seg_chunks[s++];
+    const int64_t n_out = ops[s].w->n_out;
+    const int64_t r0 = c * chunk_rows, r1 = std::min(n_out, r0 + chunk_rows);
+    const int64_t t0 = tblock * tb, t1 = std::min(n_tok, t0 + tb);
+    if (epilogue == Epilogue::SwiGLU) {
+      compute_rows(ops[0], plans[0], sets, r0, r1, t0, t1);
+      compute_rows(ops[1], plans[1], sets, r0, r1, t0, t1);
+      for (int64_t t = t0; t < t1; ++t) {
+        float* g = ops[0].y + t * ops[0].ldy + r0;
+        silu_mul(g, ops[1].y + t * ops[1].ldy + r0, g, r1 - r0);
+      }
+    } else {
+      compute_rows(ops[s], plans[s], sets, r0, r1, t0, t1);
+    }
+  };
+  pool.for_each(n_items, [&](int64_t item, int) { run_item(item); });
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy, void* scratch,
+            ThreadPool& pool, KernelPath path) {
+  const MatmulOp op{&w, y, ldy, false};
+  matmul_group({&op, 1}, x, n_tok, scratch, pool, path);
 }
 
 }  // namespace kestrel

@@ -12,9 +12,11 @@
 
 namespace kestrel {
 
-void Context::project(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy) {
-  if (observer_) observer_->observe(w, x, n_tok);
-  matmul(w, x, n_tok, y, ldy, act_.data(), pool_, params_.path);
+void Context::project(std::initializer_list<MatmulOp> ops, const float* x, int64_t n_tok, Epilogue epilogue) {
+  if (observer_) {
+    for (const MatmulOp& op : ops) observer_->observe(*op.w, x, n_tok);
+  }
+  matmul_group({ops.begin(), ops.size()}, x, n_tok, act_.data(), pool_, params_.path, epilogue);
 }
 
 // out_offset: first output row of logits_ to fill (-1: no logits needed).
@@ -50,9 +52,7 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     // Attention block.
     for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.attn_norm, cur_.data() + t * E, E, c.rms_eps);
-    project(L.wq, cur_.data(), n_tok, q_.data(), QD);
-    project(L.wk, cur_.data(), n_tok, k_.data(), KVD);
-    project(L.wv, cur_.data(), n_tok, v_.data(), KVD);
+    project({{&L.wq, q_.data(), QD}, {&L.wk, k_.data(), KVD}, {&L.wv, v_.data(), KVD}}, cur_.data(), n_tok);
     add_bias(q_.data(), L.bq, QD);
     add_bias(k_.data(), L.bk, KVD);
     add_bias(v_.data(), L.bv, KVD);
@@ -65,16 +65,12 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     kv_.store(l, pos0, n_tok, k_.data(), v_.data());
     attention_f16kv(q_.data(), QD, kv_.k(l), kv_.v(l), KVD, n_tok, pos0, shape, kq_scale,
                     cur_.data(), QD, att_scratch_.data(), n_ctx_, pool_);
-    project(L.wo, cur_.data(), n_tok, tmp_.data(), E);
-    add_inplace(x_.data(), tmp_.data(), n_tok * E);
+    project({{&L.wo, x_.data(), E, /*accumulate=*/true}}, cur_.data(), n_tok);  // x += Wo attn
 
     // Feed-forward block (SwiGLU).
     for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.ffn_norm, cur_.data() + t * E, E, c.rms_eps);
-    project(L.w_gate, cur_.data(), n_tok, gate_.data(), FF);
-    project(L.w_up, cur_.data(), n_tok, up_.data(), FF);
-    silu_mul(gate_.data(), up_.data(), gate_.data(), n_tok * FF);
-    project(L.w_down, gate_.data(), n_tok, tmp_.data(), E);
-    add_inplace(x_.data(), tmp_.data(), n_tok * E);
+    project({{&L.w_gate, gate_.data(), FF}, {&L.w_up, up_.data(), FF}}, cur_.data(), n_tok, Epilogue::SwiGLU);
+    project({{&L.w_down, x_.data(), E, /*accumulate=*/true}}, gate_.data(), n_tok);  // x += Wdown swiglu
   }
   n_past_ += n_tok;
 
@@ -85,7 +81,7 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
   for (int64_t t = 0; t < n_out; ++t) {
     rms_norm(x_.data() + (first + t) * E, w.output_norm, cur_.data() + t * E, E, c.rms_eps);
   }
-  project(w.output, cur_.data(), n_out, logits_.data() + out_offset * c.n_vocab, c.n_vocab);
+  project({{&w.output, logits_.data() + out_offset * c.n_vocab, c.n_vocab}}, cur_.data(), n_out);
 }
 
 }  // namespace kestrel

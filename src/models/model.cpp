@@ -22,6 +22,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   m->load_config();
   m->tokenizer_ = Tokenizer::from_gguf(*m->reader_);
   m->load_weights();
+  m->pack_weights();
   return m;
 }
 
@@ -140,6 +141,18 @@ void Model::load_weights() {
     L.w_up = matrix(b + "ffn_up.weight", c.n_embd, c.n_ff, true);
     L.w_down = matrix(b + "ffn_down.weight", c.n_ff, c.n_embd, true);
   }
+}
+
+void Model::pack_weights() {
+  // Every matrix the forward pass multiplies by (not tok_embd, which is only
+  // read row by row; a tied output gets its own packed copy).
+  auto pack = [&](WeightMatrix& m) {
+    if (PackedBuffer b = pack_weight_matrix(m); b.data) packed_.push_back(std::move(b));
+  };
+  for (LayerWeights& L : weights_.layers) {
+    for (WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) pack(*m);
+  }
+  pack(weights_.output);
 }
 
 uint64_t Model::n_params() const {

@@ -12,6 +12,7 @@
 
 #include "gguf/gguf_reader.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "models/architecture.h"
 #include "models/model_config.h"
 #include "tokenizer/tokenizer.h"
@@ -55,6 +56,7 @@ class Model {
   Model() = default;
   void load_config();
   void load_weights();
+  void pack_weights();
   const float* f32_vector(const std::string& name, int64_t n, bool required);
   WeightMatrix matrix(const std::string& name, int64_t n_in, int64_t n_out, bool required);
 
@@ -64,6 +66,7 @@ class Model {
   ModelConfig config_;
   ModelWeights weights_;
   std::vector<std::vector<float>> owned_;  // converted small vectors
+  std::vector<PackedBuffer> packed_;       // row-interleaved copies for the AVX2 kernels
 };
 
 }  // namespace kestrel

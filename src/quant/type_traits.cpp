@@ -35,9 +35,9 @@ constexpr TypeTraits kTypeTraits[] = {
     {DType::Q5_1, "q5_1", QK5_1, sizeof(BlockQ5_1), true, DType::Q8_1, dequantize_row_q5_1,
      quantize_row_q5_1_ref, vec_dot_q5_1_q8_1_ref, vec_dot_q5_1_q8_1_avx2},
     {DType::Q8_0, "q8_0", QK8_0, sizeof(BlockQ8_0), true, DType::Q8_0, dequantize_row_q8_0,
-     quantize_row_q8_0_ref, vec_dot_q8_0_q8_0_ref, vec_dot_q8_0_q8_0_avx2},
+     quantize_row_q8_0_ref, vec_dot_q8_0_q8_0_ref, vec_dot_q8_0_q8_0_avx2, quantize_row_q8_0_avx2},
     {DType::Q8_1, "q8_1", QK8_1, sizeof(BlockQ8_1), true, DType::Q8_1, dequantize_row_q8_1,
-     quantize_row_q8_1_ref, nullptr, nullptr},
+     quantize_row_q8_1_ref, nullptr, nullptr, quantize_row_q8_1_avx2},
     {DType::Q2_K, "q2_K", QK_K, sizeof(BlockQ2_K), true, DType::Q8_K, dequantize_row_q2_K,
      quantize_row_q2_K_ref, vec_dot_q2_K_q8_K_ref, vec_dot_q2_K_q8_K_avx2},
     {DType::Q3_K, "q3_K", QK_K, sizeof(BlockQ3_K), true, DType::Q8_K, dequantize_row_q3_K,
@@ -49,7 +49,7 @@ constexpr TypeTraits kTypeTraits[] = {
     {DType::Q6_K, "q6_K", QK_K, sizeof(BlockQ6_K), true, DType::Q8_K, dequantize_row_q6_K,
      quantize_row_q6_K_ref, vec_dot_q6_K_q8_K_ref, vec_dot_q6_K_q8_K_avx2},
     {DType::Q8_K, "q8_K", QK_K, sizeof(BlockQ8_K), true, DType::Q8_K, dequantize_row_q8_K,
-     quantize_row_q8_K_ref, nullptr, nullptr},
+     quantize_row_q8_K_ref, nullptr, nullptr, quantize_row_q8_K_avx2},
 };
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -89,6 +89,11 @@ const TypeTraits* find_type_traits(std::string_view name) {
 VecDotFn vec_dot_for(const TypeTraits& tt) {
   if (tt.vec_dot_avx2 && use_avx2()) return tt.vec_dot_avx2;
   return tt.vec_dot_ref;
+}
+
+FromFloatFn from_float_for(const TypeTraits& tt) {
+  if (tt.from_float_avx2 && use_avx2()) return tt.from_float_avx2;
+  return tt.from_float;
 }
 
 }  // namespace kestrel

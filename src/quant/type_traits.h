@@ -14,7 +14,10 @@
 //    matrix-product quantizes its input rows to: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1
 //    for Q4_1/Q5_1, Q8_K for the K-quants, F16 for F16, BF16 for BF16, F32 for
 //    F32). vec_dot_ref is the scalar oracle, vec_dot_avx2 the fast path (null
-//    when there is none); pick with vec_dot_for().
+//    when there is none); pick with vec_dot_for();
+//  - from_float_avx2 is a fast quantizer whose bytes equal from_float's
+//    (only the activation formats Q8_0/Q8_1/Q8_K have one); pick with
+//    from_float_for().
 #pragma once
 
 #include <cstddef>
@@ -42,6 +45,7 @@ struct TypeTraits {
   FromFloatFn from_float;   // reference quantize a row
   VecDotFn vec_dot_ref;     // scalar oracle
   VecDotFn vec_dot_avx2;    // AVX2/FMA path or nullptr
+  FromFloatFn from_float_avx2 = nullptr;  // bit-identical AVX2 quantizer or nullptr
 };
 
 // Every row, in table order.
@@ -58,6 +62,9 @@ const TypeTraits* find_type_traits(std::string_view name);
 
 // The vec_dot to use on this CPU (AVX2 when available and not forced off).
 VecDotFn vec_dot_for(const TypeTraits& tt);
+
+// The row quantizer to use on this CPU; same bytes as tt.from_float.
+FromFloatFn from_float_for(const TypeTraits& tt);
 
 // Bytes taken by one row of n elements (n must be a multiple of block_size).
 inline size_t row_bytes(const TypeTraits& tt, int64_t n) {

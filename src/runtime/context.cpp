@@ -39,19 +39,21 @@ Context::Context(const Model& model, const ContextParams& params)
   v_.resize(nb * c.kv_dim());
   gate_.resize(nb * c.n_ff);
   up_.resize(nb * c.n_ff);
-  tmp_.resize(nb * c.n_embd);
   rope_cos_.resize(nb * (c.n_rot / 2));
   rope_sin_.resize(nb * (c.n_rot / 2));
   const AttentionShape shape{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
                              static_cast<int>(c.head_dim)};
   att_scratch_.resize(static_cast<size_t>(attention_scratch_floats(n_ctx_, shape, pool_.size())));
+  // Scratch for the largest group of products the forward pass runs.
   size_t act = 0;
   const ModelWeights& w = model.weights();
-  auto need = [&](const WeightMatrix& m, int64_t n_tok) { act = std::max(act, matmul_scratch_bytes(m, n_tok)); };
   for (const LayerWeights& L : w.layers) {
-    for (const WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) need(*m, n_batch_);
+    act = std::max(act, matmul_scratch_bytes({&L.wq, &L.wk, &L.wv}, n_batch_));
+    act = std::max(act, matmul_scratch_bytes({&L.wo}, n_batch_));
+    act = std::max(act, matmul_scratch_bytes({&L.w_gate, &L.w_up}, n_batch_));
+    act = std::max(act, matmul_scratch_bytes({&L.w_down}, n_batch_));
   }
-  need(w.output, n_batch_);
+  act = std::max(act, matmul_scratch_bytes({&w.output}, n_batch_));
   act_.resize(act);
   logits_.resize(static_cast<size_t>(c.n_vocab));
 }

@@ -61,8 +61,9 @@ class Context {
 
  private:
   void forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits, int64_t out_offset);
-  // matmul() plus the observer hook.
-  void project(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy);
+  // matmul_group() plus the observer hook.
+  void project(std::initializer_list<MatmulOp> ops, const float* x, int64_t n_tok,
+               Epilogue epilogue = Epilogue::None);
 
   const Model& model_;
   ContextParams params_;
@@ -79,7 +80,6 @@ class Context {
   std::vector<float> v_;       // [n_batch, kv_dim]
   std::vector<float> gate_;    // [n_batch, n_ff]
   std::vector<float> up_;      // [n_batch, n_ff]
-  std::vector<float> tmp_;     // [n_batch, n_embd] projection outputs
   std::vector<float> att_scratch_;
   std::vector<float> rope_cos_, rope_sin_;  // [n_batch, n_rot/2]
   std::vector<uint8_t> act_;   // converted activations for matmul

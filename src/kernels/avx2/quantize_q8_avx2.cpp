@@ -11,8 +11,10 @@
 // per element, as in the scalar code, so the bytes match exactly, also for
 // non-finite inputs (NaNs are ignored by the max and quantize to 0; an
 // infinity makes the block's scale infinite as in the reference).
+#include "kernels/avx2/gemm_avx2.h"
 #include "kernels/avx2/simd_avx2.h"
 #include "kernels/avx2/vec_dot_avx2.h"
+#include "kernels/packed.h"
 #include "quant/blocks.h"
 
 namespace kestrel {
@@ -126,6 +128,31 @@ void quantize_row_q8_1_avx2(const float* x, void* y, int64_t n) {
   for (int64_t i = 0; i < n / QK8_1; ++i) {
     const Q8Block b = quantize_block_32(x + i * QK8_1, &out[i].d, out[i].qs);
     out[i].s = float_to_half(static_cast<float>(b.sum) * b.d);
+  }
+}
+
+// The packed kernels' activation blocks: the same Q8_0 quants and scale,
+// with the scale converted to f32 and either the quant sum added (for the
+// Q4_0 offset) or the quants widened to int16.
+void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_0Sum*>(dst);
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    uint16_t d;
+    const Q8Block b = quantize_block_32(x + i * QK8_0, &d, out[i].qs);
+    out[i].d = half_to_float(d);
+    out[i].sum = b.sum;
+  }
+}
+
+void prepare_q8_0_wide_avx2(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_0Wide*>(dst);
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    uint16_t d;
+    alignas(32) int8_t qs[QK8_0];
+    quantize_block_32(x + i * QK8_0, &d, qs);
+    out[i].d = half_to_float(d);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[i].qs), _mm256_cvtepi8_epi16(load_u128(qs)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[i].qs + 16), _mm256_cvtepi8_epi16(load_u128(qs + 16)));
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace kestrel::avx2 {
 
@@ -152,6 +153,44 @@ inline __m256i apply_group_scales_128(const __m256i p[4], __m256i sc8) {
 // (coef are 16 int16, bsums the block's 16 int16 group sums).
 inline __m256i dot_bsums(__m256i coef16, const int16_t* bsums) {
   return _mm256_madd_epi16(coef16, load_u256(bsums));
+}
+
+// --- packed tile kernels (gemm_*_avx2.cpp) ---
+
+// The 4 bytes at p (any alignment) in every 32-bit lane: one activation
+// word for all 8 weight rows of a tile.
+inline __m256i bcast_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+// Writes the 8 row results of one activation row (adds them to y first for
+// a fused residual connection: y + result, the oracle's order).
+inline void store_rows8(float* y, __m256 v, bool accumulate) {
+  if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(y), v);
+  _mm256_storeu_ps(y, v);
+}
+
+template <int N, typename F>
+inline void dispatch_act_count(int64_t n, int64_t t, F& f) {
+  if constexpr (N >= 1) {
+    if (n == N) {
+      f(std::integral_constant<int, N>{}, t);
+    } else {
+      dispatch_act_count<N - 1>(n, t, f);
+    }
+  }
+}
+
+// Calls f(integral_constant<N>, t) over activation rows t.. in groups of
+// MaxN, then once for the remaining n_act % MaxN rows, so kernels are
+// templates on the row count N (accumulators stay in registers).
+template <int MaxN, typename F>
+inline void for_act_groups(int64_t n_act, F&& f) {
+  int64_t t = 0;
+  for (; t + MaxN <= n_act; t += MaxN) f(std::integral_constant<int, MaxN>{}, t);
+  dispatch_act_count<MaxN - 1>(n_act - t, t, f);
 }
 
 }  // namespace kestrel::avx2

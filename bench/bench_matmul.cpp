@@ -1,0 +1,127 @@
+// Google Benchmark: the engine's matrix products and its thread pool.
+//
+//  gemv/<type>/<path>     one token through a 2048 x 8192 matrix (the
+//                         llama-3.2-1b FFN shape): weight GB/s, the decode
+//                         figure to compare with memory bandwidth;
+//  gemm/<type>/<path>/T   T tokens through the same matrix: GFLOP/s (2 per
+//                         multiply-add), the prefill figure;
+//  pool/<kind>/<threads>  one empty dispatch of the thread pool: the
+//                         per-op synchronisation cost of a decode step.
+// <path> is "packed" (row-interleaved tiles, the default on AVX2 CPUs),
+// "vecdot" (one AVX2 vec_dot per output) or "scalar" (the oracles). All run
+// on one thread unless the name says otherwise.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/packed.h"
+#include "quant/type_traits.h"
+
+namespace kestrel {
+namespace {
+
+constexpr int64_t kIn = 2048, kOut = 8192;
+
+struct MatrixData {
+  std::vector<uint8_t> bytes;
+  WeightMatrix w;
+  PackedBuffer packed;
+  std::vector<float> x, y;
+  std::vector<uint8_t> scratch;
+};
+
+std::unique_ptr<MatrixData> make_matrix(DType t, int64_t n_tok, bool pack) {
+  auto m = std::make_unique<MatrixData>();
+  const TypeTraits& tt = type_traits(t);
+  const size_t rb = row_bytes(tt, kIn);
+  m->bytes.resize(rb * kOut);
+  std::mt19937_64 gen(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> row(kIn);
+  for (int64_t r = 0; r < kOut; ++r) {
+    for (float& v : row) v = dist(gen);
+    tt.from_float(row.data(), m->bytes.data() + r * rb, kIn);
+  }
+  m->w = WeightMatrix{&tt, m->bytes.data(), kIn, kOut, "bench"};
+  if (pack) m->packed = pack_weight_matrix(m->w);
+  m->x.resize(static_cast<size_t>(kIn * n_tok));
+  for (float& v : m->x) v = dist(gen);
+  m->y.resize(static_cast<size_t>(kOut * n_tok));
+  m->scratch.resize(matmul_scratch_bytes(m->w, n_tok));
+  return m;
+}
+
+enum class Path { Packed, VecDot, Scalar };
+
+void bench_product(benchmark::State& state, DType t, Path path, int64_t n_tok) {
+  if (path != Path::Scalar && !cpu_has_avx2()) {
+    state.SkipWithError("CPU lacks AVX2");
+    return;
+  }
+  auto m = make_matrix(t, n_tok, path == Path::Packed);
+  if (path == Path::Packed && !m->w.packed) {
+    state.SkipWithError("type has no packed format");
+    return;
+  }
+  ThreadPool pool(1);
+  const KernelPath kp = path == Path::Scalar ? KernelPath::Scalar : KernelPath::Auto;
+  for (auto _ : state) {
+    matmul(m->w, m->x.data(), n_tok, m->y.data(), kOut, m->scratch.data(), pool, kp);
+    benchmark::DoNotOptimize(m->y.data());
+    benchmark::ClobberMemory();
+  }
+  if (n_tok == 1) {
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(m->bytes.size()));
+  } else {
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kIn * kOut * static_cast<double>(n_tok),
+                                                   benchmark::Counter::kIsIterationInvariantRate,
+                                                   benchmark::Counter::kIs1000);
+  }
+}
+
+void bench_pool(benchmark::State& state, bool items) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  int64_t sink = 0;
+  for (auto _ : state) {
+    if (items) {
+      pool.for_each(2 * pool.size(), [&](int64_t i, int) { benchmark::DoNotOptimize(sink += i); });
+    } else {
+      pool.run([&](int ith, int) { benchmark::DoNotOptimize(sink += ith); });
+    }
+  }
+}
+
+void register_all() {
+  const struct {
+    DType t;
+    const char* name;
+  } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q8_0, "q8_0"}, {DType::Q4_K, "q4_K"}, {DType::Q6_K, "q6_K"},
+               {DType::F16, "f16"}};
+  const struct {
+    Path p;
+    const char* name;
+  } paths[] = {{Path::Packed, "packed"}, {Path::VecDot, "vecdot"}, {Path::Scalar, "scalar"}};
+  for (const auto& t : types) {
+    for (const auto& p : paths) {
+      const std::string base = std::string(t.name) + "/" + p.name;
+      benchmark::RegisterBenchmark(("gemv/" + base).c_str(), bench_product, t.t, p.p, int64_t{1})
+          ->Unit(benchmark::kMillisecond);
+      if (p.p == Path::Scalar) continue;  // minutes per run
+      benchmark::RegisterBenchmark(("gemm/" + base + "/64").c_str(), bench_product, t.t, p.p, int64_t{64})
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::RegisterBenchmark("pool/for_each", bench_pool, true)->Arg(1)->Arg(2)->UseRealTime();
+  benchmark::RegisterBenchmark("pool/run", bench_pool, false)->Arg(1)->Arg(2)->UseRealTime();
+}
+
+const int kRegistered = (register_all(), 0);
+
+}  // namespace
+}  // namespace kestrel

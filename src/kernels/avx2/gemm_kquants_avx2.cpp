@@ -1,0 +1,234 @@
+// AVX2 tile kernels for the packed K-quant formats q4_Kx8 and q6_Kx8
+// (layouts in kernels/packed.cpp) against Q8_K activation rows.
+//
+// As in the legacy tile kernels, lane r is weight row r throughout. Per
+// super-block the integer work is exact and matches the oracle
+// (kernels/ref/vec_dot_k_ref.cpp) term for term:
+//   q4_K: isum = sum_s sc_s * (q . a over sub-block s of 32), with the 8
+//         maddubs of a sub-block summed in int16 (<= 8 * 2 * 15 * 128 =
+//         30720) before madd by the scale; mins_dot = sum_s m_s * (bsums[2s]
+//         + bsums[2s+1]);
+//   q6_K: isum = sum_g sc_g * ((q - 32) . a over group g of 16), computed as
+//         sum_g sc_g * (q . a) - 32 * sum_g sc_g * bsums[g] with q in 0..63;
+//         only 2 maddubs fit in int16 (2 * 2 * 63 * 128 = 32256), so each
+//         group takes 2 madds by its scale.
+// then the float steps are the oracle's, per lane:
+//   acc += (d * d_a) * (float)isum;  acc -= (dmin * d_a) * (float)mins_dot.
+// The 6-bit scales of q4_K are decoded for all 8 rows at once from the
+// interleaved 12-byte fields (three 32-byte vectors).
+#include "kernels/avx2/gemm_avx2.h"
+#include "kernels/avx2/simd_avx2.h"
+#include "quant/blocks.h"
+
+namespace kestrel {
+namespace {
+
+using namespace avx2;
+
+constexpr size_t kQ4_KTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
+constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
+
+__m256i mask8(int m) { return _mm256_set1_epi8(static_cast<char>(m)); }
+
+// Byte b (0..3) of every 32-bit lane of v, zero-extended to int16 and put in
+// both halves of the lane: the (scale, scale) pair madd needs.
+template <int B>
+__m256i dup_byte_u16(__m256i v) {
+  constexpr char z = -128;  // pshufb: zero this byte
+  const __m256i idx = _mm256_setr_epi8(B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B, z,
+                                       B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B, z);
+  return _mm256_shuffle_epi8(v, idx);
+}
+
+// Bytes B, B+1 of every 32-bit lane as zero-extended int16 (lo, hi) pairs.
+template <int B>
+__m256i pair_bytes_u16(__m256i v) {
+  constexpr char z = -128;
+  const __m256i idx =
+      _mm256_setr_epi8(B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z, B, z, B + 1,
+                       z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z);
+  return _mm256_shuffle_epi8(v, idx);
+}
+
+// Same as the above two for signed bytes: the byte goes to the high half of
+// each int16 and an arithmetic shift sign-extends it.
+template <int B>
+__m256i dup_byte_i16(__m256i v) {
+  constexpr char z = -128;
+  const __m256i idx = _mm256_setr_epi8(z, B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B,
+                                       z, B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B);
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
+}
+
+template <int B>
+__m256i pair_bytes_i16(__m256i v) {
+  constexpr char z = -128;
+  const __m256i idx =
+      _mm256_setr_epi8(z, B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z, B, z,
+                       B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B);
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
+}
+
+template <int N>
+void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  const __m256i m4 = mask8(0x0F);
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* blk = tile + i * kQ4_KTileBlock;
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    // Lane r of w0/w1/w2 holds bytes 0-3 / 4-7 / 8-11 of row r's scales.
+    const __m256i w0 = load_u256(blk + 32), w1 = load_u256(blk + 64), w2 = load_u256(blk + 96);
+    const __m256i m6 = mask8(0x3F), m30 = mask8(0x30);
+    const __m256i sc_lo = _mm256_and_si256(w0, m6);  // scales 0..3
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(w2, m4),
+                                          _mm256_and_si256(_mm256_srli_epi16(w0, 2), m30));  // scales 4..7
+    const __m256i mn_lo = _mm256_and_si256(w1, m6);
+    const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w2, 4), m4),
+                                          _mm256_and_si256(_mm256_srli_epi16(w1, 2), m30));
+    __m256i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
+    // Sub-block s = 2c + h: nibble half h of the 32 bytes of chunk c, i.e.
+    // vectors 8c..8c+7; its activations start at 64c + 32h.
+    auto sub_block = [&](auto s_tag, __m256i sc) {
+      constexpr int s = decltype(s_tag)::value, c = s / 2, h = s % 2;
+      __m256i s16[N];
+      for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
+      for (int g = 0; g < 8; ++g) {
+        const __m256i q = load_u256(blk + 128 + 32 * (8 * c + g));
+        const __m256i nib = h == 0 ? _mm256_and_si256(q, m4) : _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        for (int n = 0; n < N; ++n) {
+          s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(nib, bcast_i32(a[n]->qs + 64 * c + 32 * h + 4 * g)));
+        }
+      }
+      for (int n = 0; n < N; ++n) isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s16[n], sc));
+    };
+    sub_block(std::integral_constant<int, 0>{}, dup_byte_u16<0>(sc_lo));
+    sub_block(std::integral_constant<int, 1>{}, dup_byte_u16<1>(sc_lo));
+    sub_block(std::integral_constant<int, 2>{}, dup_byte_u16<2>(sc_lo));
+    sub_block(std::integral_constant<int, 3>{}, dup_byte_u16<3>(sc_lo));
+    sub_block(std::integral_constant<int, 4>{}, dup_byte_u16<0>(sc_hi));
+    sub_block(std::integral_constant<int, 5>{}, dup_byte_u16<1>(sc_hi));
+    sub_block(std::integral_constant<int, 6>{}, dup_byte_u16<2>(sc_hi));
+    sub_block(std::integral_constant<int, 7>{}, dup_byte_u16<3>(sc_hi));
+    const __m256i mn01 = pair_bytes_u16<0>(mn_lo), mn23 = pair_bytes_u16<2>(mn_lo);
+    const __m256i mn45 = pair_bytes_u16<0>(mn_hi), mn67 = pair_bytes_u16<2>(mn_hi);
+    const __m256 d = _mm256_cvtph_ps(load_u128(blk));
+    const __m256 dmin = _mm256_cvtph_ps(load_u128(blk + 16));
+    for (int n = 0; n < N; ++n) {
+      // bsums of the 8 sub-blocks of 32, as (2p, 2p+1) pairs per lane.
+      const __m128i b32 = _mm_hadd_epi16(load_u128(a[n]->bsums), load_u128(a[n]->bsums + 8));
+      const __m256i bs = _mm256_broadcastsi128_si256(b32);
+      __m256i mdot = _mm256_madd_epi16(mn01, _mm256_shuffle_epi32(bs, 0x00));
+      mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn23, _mm256_shuffle_epi32(bs, 0x55)));
+      mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn45, _mm256_shuffle_epi32(bs, 0xAA)));
+      mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn67, _mm256_shuffle_epi32(bs, 0xFF)));
+      const __m256 da = _mm256_set1_ps(a[n]->d);
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(isum[n])));
+      acc[n] = _mm256_sub_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(mdot)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+// Q6_K quants of row r, elements 128h + 32k + 4v' .. +3 (v' = 0..7), from
+// the interleaved ql (vectors 16h + v' and 16h + 8 + v') and qh (8h + v').
+template <int K>
+__m256i q6_quarter(const uint8_t* ql, const uint8_t* qh, int h, int v) {
+  const __m256i m4 = mask8(0x0F);
+  const __m256i hbits = load_u256(qh + 32 * (8 * h + v));
+  if constexpr (K == 0 || K == 2) {
+    const __m256i a = load_u256(ql + 32 * (16 * h + v));
+    if constexpr (K == 0) {
+      return _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_slli_epi16(_mm256_and_si256(hbits, mask8(0x03)), 4));
+    } else {
+      return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(hbits, mask8(0x30)));
+    }
+  } else {
+    const __m256i b = load_u256(ql + 32 * (16 * h + 8 + v));
+    if constexpr (K == 1) {
+      return _mm256_or_si256(_mm256_and_si256(b, m4), _mm256_slli_epi16(_mm256_and_si256(hbits, mask8(0x0C)), 2));
+    } else {
+      return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
+                             _mm256_and_si256(_mm256_srli_epi16(hbits, 2), mask8(0x30)));
+    }
+  }
+}
+
+template <int N>
+void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* blk = tile + i * kQ6_KTileBlock;
+    const uint8_t* ql = blk + 16 + 128;
+    const uint8_t* qh = ql + 1024;
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    // Lane r of sc[v] holds row r's int8 scales 4v..4v+3.
+    const __m256i sc[4] = {load_u256(blk + 16), load_u256(blk + 48), load_u256(blk + 80), load_u256(blk + 112)};
+    __m256i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
+    // Quarter k of half h covers groups 8h + 2k (v' = 0..3) and 8h + 2k + 1.
+    auto quarter = [&](auto k_tag, int h, __m256i sc_a, __m256i sc_b) {
+      constexpr int k = decltype(k_tag)::value;
+      for (int p = 0; p < 4; ++p) {  // v' = 2p, 2p+1: two maddubs per int16 sum
+        const __m256i q0 = q6_quarter<k>(ql, qh, h, 2 * p);
+        const __m256i q1 = q6_quarter<k>(ql, qh, h, 2 * p + 1);
+        const __m256i scg = p < 2 ? sc_a : sc_b;
+        for (int n = 0; n < N; ++n) {
+          const int8_t* an = a[n]->qs + 128 * h + 32 * k + 8 * p;
+          const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast_i32(an)),
+                                             _mm256_maddubs_epi16(q1, bcast_i32(an + 4)));
+          isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s, scg));
+        }
+      }
+    };
+    for (int h = 0; h < 2; ++h) {
+      // Groups 8h..8h+3 are bytes 0..3 of sc[2h], 8h+4..8h+7 of sc[2h+1].
+      const __m256i lo = sc[2 * h], hi = sc[2 * h + 1];
+      quarter(std::integral_constant<int, 0>{}, h, dup_byte_i16<0>(lo), dup_byte_i16<1>(lo));
+      quarter(std::integral_constant<int, 1>{}, h, dup_byte_i16<2>(lo), dup_byte_i16<3>(lo));
+      quarter(std::integral_constant<int, 2>{}, h, dup_byte_i16<0>(hi), dup_byte_i16<1>(hi));
+      quarter(std::integral_constant<int, 3>{}, h, dup_byte_i16<2>(hi), dup_byte_i16<3>(hi));
+    }
+    // The -32 offset: 32 * sum_g sc_g * bsums[g], scales taken in pairs.
+    __m256i scp[8];
+    for (int v = 0; v < 4; ++v) {
+      scp[2 * v] = pair_bytes_i16<0>(sc[v]);
+      scp[2 * v + 1] = pair_bytes_i16<2>(sc[v]);
+    }
+    const __m256 d = _mm256_cvtph_ps(load_u128(blk));
+    for (int n = 0; n < N; ++n) {
+      __m256i off = _mm256_setzero_si256();
+      for (int p = 0; p < 8; ++p) off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[p], bcast_i32(a[n]->bsums + 2 * p)));
+      const __m256i total = _mm256_sub_epi32(isum[n], _mm256_slli_epi32(off, 5));
+      const __m256 da = _mm256_set1_ps(a[n]->d);
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+}  // namespace
+
+void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
+                      float* y, int64_t ldy, bool accumulate) {
+  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+    q4_Kx8_rows<decltype(n)::value>(n_in / QK_K, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
+                                    accumulate);
+  });
+}
+
+void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
+                      float* y, int64_t ldy, bool accumulate) {
+  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+    q6_Kx8_rows<decltype(n)::value>(n_in / QK_K, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
+                                    accumulate);
+  });
+}
+
+}  // namespace kestrel

@@ -1,0 +1,107 @@
+// AVX2 tile kernels for the packed legacy formats q4_0x8 and q8_0x8
+// (layouts in kernels/packed.cpp) against ActQ8_0Sum / ActQ8_0Wide rows.
+//
+// Lane r of every vector belongs to weight row r, so a block's 8 integer dot
+// products come out as one vector without any horizontal reduction, and the
+// float step per block, acc += (d_w * d_a) * (float)isum, is the oracle's
+// (kernels/ref/vec_dot_ref.h) with 8 rows side by side: the results are
+// bit-identical to vec_dot_q4_0_q8_0_ref / vec_dot_q8_0_q8_0_ref.
+//
+// q4_0x8: the unsigned nibbles (0..15) go through maddubs against the signed
+// activations; the 8 maddubs of a block are summed in int16, which is exact
+// (|sum| <= 8 * 2 * 15 * 128 = 30720 < 32768 for any int8 activation), then
+// widened once with madd. The -8 offset is folded as -8 * sum(a), the sum
+// carried by the activation block.
+// q8_0x8: both operands are signed, where maddubs has no exact form, so the
+// weights are sign-extended to int16 (2 columns x 8 rows per vector) and
+// multiplied with madd against a broadcast pair of int16 activations.
+#include "kernels/avx2/gemm_avx2.h"
+#include "kernels/avx2/simd_avx2.h"
+#include "kernels/packed.h"
+
+namespace kestrel {
+namespace {
+
+using namespace avx2;
+
+constexpr size_t kQ4_0TileBlock = 8 * 18;  // d[8] + 128 bytes of nibbles
+constexpr size_t kQ8_0TileBlock = 8 * 34;  // d[8] + 256 bytes of int8
+
+template <int N>
+void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = tile + b * kQ4_0TileBlock;
+    const ActQ8_0Sum* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Sum*>(act + n * stride) + b;
+    __m256i s16[N];
+    for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load_u256(blk + 16 + 32 * c);
+      const __m256i lo = _mm256_and_si256(q, m4);                        // elements 4c..4c+3
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);  // elements 16+4c..
+      for (int n = 0; n < N; ++n) {
+        s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(lo, bcast_i32(a[n]->qs + 4 * c)));
+        s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(hi, bcast_i32(a[n]->qs + 16 + 4 * c)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
+    for (int n = 0; n < N; ++n) {
+      const __m256i off = _mm256_slli_epi32(_mm256_set1_epi32(a[n]->sum), 3);
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[n], ones), off);
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a[n]->d));
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+template <int N>
+void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = tile + b * kQ8_0TileBlock;
+    const ActQ8_0Wide* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Wide*>(act + n * stride) + b;
+    __m256i s32[N];
+    for (int n = 0; n < N; ++n) s32[n] = _mm256_setzero_si256();
+    for (int g = 0; g < 16; ++g) {
+      const __m256i w = _mm256_cvtepi8_epi16(load_u128(blk + 16 + 16 * g));  // columns 2g, 2g+1
+      for (int n = 0; n < N; ++n) {
+        s32[n] = _mm256_add_epi32(s32[n], _mm256_madd_epi16(w, bcast_i32(a[n]->qs + 2 * g)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
+    for (int n = 0; n < N; ++n) {
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a[n]->d));
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(d, _mm256_cvtepi32_ps(s32[n])));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+}  // namespace
+
+void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
+                      float* y, int64_t ldy, bool accumulate) {
+  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+    q4_0x8_rows<decltype(n)::value>(n_in / 32, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
+                                    accumulate);
+  });
+}
+
+void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
+                      float* y, int64_t ldy, bool accumulate) {
+  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+    q8_0x8_rows<decltype(n)::value>(n_in / 32, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
+                                    accumulate);
+  });
+}
+
+}  // namespace kestrel

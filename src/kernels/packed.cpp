@@ -1,0 +1,210 @@
+// Packed weight layouts (packed.h): the format table, the scalar tile
+// (un)packers and the scalar activation conversions the AVX2 ones must match.
+//
+// Tile layouts (8 rows r = 0..7; "interleave w" means: vector v of 32 bytes
+// (16 for w = 2 and 1 elements of f16) holds bytes [w*v, w*v + w) of each
+// row's field, row r at offset w*r):
+//   q4_0x8  per 32-element block (144 B): d[8] fp16, then qs interleaved 4
+//           (4 vectors: vector c holds elements 4c..4c+3 in the low nibbles
+//           and 16+4c.. in the high nibbles of every row)
+//   q8_0x8  per block (272 B): d[8], then qs interleaved 2 (16 vectors of 16
+//           bytes: vector g holds elements 2g, 2g+1 of every row)
+//   q4_Kx8  per super-block (1152 B): d[8], dmin[8], scales interleaved 4
+//           (3 vectors: packed bytes 0-3, 4-7, 8-11), qs interleaved 4 (32)
+//   q6_Kx8  per super-block (1680 B): d[8], scales interleaved 4 (4
+//           vectors), ql interleaved 4 (32), qh interleaved 4 (16)
+//   f16x8   per element (16 B): the 8 rows' values
+#include "kernels/packed.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <string>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "kernels/avx2/gemm_avx2.h"
+#include "kernels/avx2/vec_dot_avx2.h"
+#include "kernels/matmul.h"
+#include "quant/blocks.h"
+#include "quant/quants_k.h"
+#include "quant/quants_legacy.h"
+
+namespace kestrel {
+namespace {
+
+// Copies `bytes` bytes of a field from 8 rows into `dst`, w bytes of each
+// row at a time: dst[(8*v + r)*w + j] = src[r][w*v + j].
+void interleave(uint8_t* dst, const uint8_t* const src[kPackRows], size_t bytes, size_t w) {
+  for (size_t v = 0; v < bytes / w; ++v) {
+    for (int r = 0; r < kPackRows; ++r) std::memcpy(dst + (kPackRows * v + r) * w, src[r] + w * v, w);
+  }
+}
+
+void deinterleave(const uint8_t* src, uint8_t* const dst[kPackRows], size_t bytes, size_t w) {
+  for (size_t v = 0; v < bytes / w; ++v) {
+    for (int r = 0; r < kPackRows; ++r) std::memcpy(dst[r] + w * v, src + (kPackRows * v + r) * w, w);
+  }
+}
+
+// A field of a source block: offset and size within the block, and how the
+// tile interleaves it.
+struct Field {
+  size_t offset;
+  size_t bytes;
+  size_t width;
+};
+
+// Block-structured formats: every block of the 8 rows becomes one tile
+// block whose fields follow each other in `fields` order.
+template <typename Block, int64_t kBlockElems, const Field* kFields, size_t kNumFields>
+struct BlockPacker {
+  static constexpr int64_t block_elems() { return kBlockElems; }
+
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    const int64_t nb = n_in / block_elems();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(Block);
+      uint8_t* out = tile + b * kPackRows * sizeof(Block);
+      for (size_t f = 0; f < kNumFields; ++f) {
+        const uint8_t* fsrc[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) fsrc[r] = src[r] + kFields[f].offset;
+        interleave(out, fsrc, kFields[f].bytes, kFields[f].width);
+        out += kPackRows * kFields[f].bytes;
+      }
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    const int64_t nb = n_in / block_elems();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* in = tile + b * kPackRows * sizeof(Block);
+      for (size_t f = 0; f < kNumFields; ++f) {
+        uint8_t* fdst[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) fdst[r] = rows + r * row_bytes + b * sizeof(Block) + kFields[f].offset;
+        deinterleave(in, fdst, kFields[f].bytes, kFields[f].width);
+        in += kPackRows * kFields[f].bytes;
+      }
+    }
+  }
+};
+
+constexpr Field kQ4_0Fields[] = {{offsetof(BlockQ4_0, d), 2, 2}, {offsetof(BlockQ4_0, qs), 16, 4}};
+constexpr Field kQ8_0Fields[] = {{offsetof(BlockQ8_0, d), 2, 2}, {offsetof(BlockQ8_0, qs), 32, 2}};
+constexpr Field kQ4_KFields[] = {{offsetof(BlockQ4_K, d), 2, 2},
+                                 {offsetof(BlockQ4_K, dmin), 2, 2},
+                                 {offsetof(BlockQ4_K, scales), 12, 4},
+                                 {offsetof(BlockQ4_K, qs), 128, 4}};
+constexpr Field kQ6_KFields[] = {{offsetof(BlockQ6_K, d), 2, 2},
+                                 {offsetof(BlockQ6_K, scales), 16, 4},
+                                 {offsetof(BlockQ6_K, ql), 128, 4},
+                                 {offsetof(BlockQ6_K, qh), 64, 4}};
+
+using PackQ4_0 = BlockPacker<BlockQ4_0, QK4_0, kQ4_0Fields, std::size(kQ4_0Fields)>;
+using PackQ8_0 = BlockPacker<BlockQ8_0, QK8_0, kQ8_0Fields, std::size(kQ8_0Fields)>;
+using PackQ4_K = BlockPacker<BlockQ4_K, QK_K, kQ4_KFields, std::size(kQ4_KFields)>;
+using PackQ6_K = BlockPacker<BlockQ6_K, QK_K, kQ6_KFields, std::size(kQ6_KFields)>;
+
+// f16: one element (2 bytes) per row per step.
+void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+  const uint8_t* src[kPackRows];
+  for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes;
+  interleave(tile, src, static_cast<size_t>(n_in) * 2, 2);
+}
+
+void unpack_f16(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+  uint8_t* dst[kPackRows];
+  for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes;
+  deinterleave(tile, dst, static_cast<size_t>(n_in) * 2, 2);
+}
+
+// --- scalar activation conversions (the oracles of the AVX2 ones) ---
+
+void prepare_q8_0_sum_ref(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_0Sum*>(dst);
+  for (int64_t i = 0; i < n / 32; ++i) {
+    BlockQ8_0 b;
+    quantize_row_q8_0_ref(x + 32 * i, &b, 32);
+    out[i].d = fp16_to_fp32(b.d);
+    out[i].sum = 0;
+    for (int j = 0; j < 32; ++j) out[i].sum += b.qs[j];
+    std::memcpy(out[i].qs, b.qs, 32);
+  }
+}
+
+void prepare_q8_0_wide_ref(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_0Wide*>(dst);
+  for (int64_t i = 0; i < n / 32; ++i) {
+    BlockQ8_0 b;
+    quantize_row_q8_0_ref(x + 32 * i, &b, 32);
+    out[i].d = fp16_to_fp32(b.d);
+    for (int j = 0; j < 32; ++j) out[i].qs[j] = b.qs[j];
+  }
+}
+
+void prepare_f16_rounded_ref(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<float*>(dst);
+  for (int64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}
+
+const PackedFormat kPackedFormats[] = {
+    {DType::Q4_0, "q4_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
+     PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2},
+    {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
+     PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2},
+    {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
+     PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2},
+    {DType::Q6_K, "q6_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
+     PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2},
+    {DType::F16, "f16x8", 1, sizeof(float), prepare_f16_rounded_ref, prepare_f16_rounded_avx2, pack_f16,
+     unpack_f16, gemm_f16x8_avx2},
+};
+
+constexpr size_t kHugePage = size_t(2) << 20;
+
+}  // namespace
+
+const PackedFormat* find_packed_format(DType t) {
+  for (const PackedFormat& f : kPackedFormats) {
+    if (f.weight_type == t) return &f;
+  }
+  return nullptr;
+}
+
+size_t packed_act_row_bytes(const PackedFormat& f, int64_t n_in) {
+  const size_t b = static_cast<size_t>(n_in / f.act_block) * f.act_block_bytes;
+  return (b + 63) / 64 * 64;
+}
+
+void PackedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
+
+PackedBuffer pack_weight_matrix(WeightMatrix& w) {
+  PackedBuffer buf;
+  const PackedFormat* f = w.tt ? find_packed_format(w.tt->type) : nullptr;
+  const int64_t n_tiles = w.n_out / kPackRows;
+  if (!f || !cpu_has_avx2() || n_tiles == 0 || w.n_in % f->act_block != 0) return buf;
+  const size_t tile_bytes = kPackRows * w.row_bytes();
+  const size_t bytes = tile_bytes * static_cast<size_t>(n_tiles);
+  // Large copies on 2 MiB boundaries so the kernel can back them with huge
+  // pages: decode streams the whole matrix and would otherwise walk a 4 KiB
+  // page table entry every 4 KiB.
+  const size_t align = bytes >= kHugePage ? kHugePage : 64;
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, (bytes + align - 1) / align * align));
+  if (!p) throw Error("out of memory packing tensor '" + std::string(w.name) + "'");
+  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  for (int64_t t = 0; t < n_tiles; ++t) {
+    f->pack_tile(src + t * tile_bytes, w.row_bytes(), w.n_in, p + t * tile_bytes);
+  }
+  buf.data.reset(p);
+  buf.bytes = bytes;
+  w.packed = f;
+  w.packed_data = p;
+  return buf;
+}
+
+}  // namespace kestrel
