@@ -1,52 +1,90 @@
-// Scalar implementation of attention.h.
+// Attention work split and the scalar oracle (attention.h).
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/cpu_features.h"
+#include "core/error.h"
 #include "core/half.h"
 #include "kernels/ops.h"
 
 namespace kestrel {
+namespace {
 
-int64_t attention_scratch_floats(int64_t n_ctx, const AttentionShape& s, int n_threads) {
-  return static_cast<int64_t>(n_threads) * (n_ctx + 2 * s.head_dim);
+constexpr int64_t kRowsTarget = 32;               // rows per item when tokens allow
+constexpr int64_t kScoreBytes = int64_t(1) << 19;  // an item's score rows, to stay in L2
+
+}  // namespace
+
+AttentionScratch AttentionScratch::for_shape(int64_t n_ctx, const AttentionShape& s) {
+  const int64_t group = s.n_head / s.n_head_kv;
+  AttentionScratch l;
+  l.max_rows = std::max<int64_t>(1, kRowsTarget / group) * group;
+  l.row_pad = (n_ctx + 7) / 8 * 8 + 16;
+  // scores, rounded queries, two transposed K blocks, one V tile
+  l.floats = l.max_rows * (l.row_pad + s.head_dim) + 16 * s.head_dim + kVTile * s.head_dim;
+  return l;
 }
 
-void attention_f16kv(const float* q, int64_t q_stride, const uint16_t* k, const uint16_t* v,
-                     int64_t kv_stride, int64_t n_tok, int64_t pos0, const AttentionShape& s,
-                     float scale, float* out, int64_t out_stride, float* scratch,
-                     int64_t n_ctx, ThreadPool& pool) {
+int64_t attention_scratch_floats(int64_t n_ctx, const AttentionShape& s, int n_threads) {
+  return static_cast<int64_t>(n_threads) * AttentionScratch::for_shape(n_ctx, s).floats;
+}
+
+void attention_rows_ref(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch) {
+  const AttentionShape& s = a.shape;
   const int hd = s.head_dim;
   const int group = s.n_head / s.n_head_kv;
-  const int64_t n_items = n_tok * s.n_head;
-  pool.for_each(n_items, [&](int64_t item, int thread) {
-    float* scores = scratch + static_cast<int64_t>(thread) * (n_ctx + 2 * hd);
-    float* qh = scores + n_ctx;
-    float* acc = qh + hd;
-    {
-      const int64_t t = item / s.n_head;
-      const int h = static_cast<int>(item % s.n_head);
-      const int kvh = h / group;
-      const int64_t n_kv = pos0 + t + 1;
-      const float* qrow = q + t * q_stride + static_cast<int64_t>(h) * hd;
+  float* scores = scratch;
+  float* qh = scratch + AttentionScratch::for_shape(a.n_ctx, s).row_pad;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t n_kv = a.pos0 + t + 1;
+    for (int h = kvh * group; h < (kvh + 1) * group; ++h) {
+      const float* qrow = a.q + t * a.q_stride + static_cast<int64_t>(h) * hd;
       for (int d = 0; d < hd; ++d) qh[d] = fp16_to_fp32(fp32_to_fp16(qrow[d]));
       for (int64_t j = 0; j < n_kv; ++j) {
-        const uint16_t* kr = k + j * kv_stride + static_cast<int64_t>(kvh) * hd;
+        const uint16_t* kr = a.k + j * a.kv_stride + static_cast<int64_t>(kvh) * hd;
         float dot = 0.0f;
         for (int d = 0; d < hd; ++d) dot += qh[d] * fp16_to_fp32(kr[d]);
-        scores[j] = dot * scale;
+        scores[j] = dot * a.scale;
       }
       softmax_inplace(scores, n_kv);
-      for (int d = 0; d < hd; ++d) acc[d] = 0.0f;
+      float* o = a.out + t * a.out_stride + static_cast<int64_t>(h) * hd;
+      for (int d = 0; d < hd; ++d) o[d] = 0.0f;
       for (int64_t j = 0; j < n_kv; ++j) {
         const float p = fp16_to_fp32(fp32_to_fp16(scores[j]));
-        if (p == 0.0f) continue;
-        const uint16_t* vr = v + j * kv_stride + static_cast<int64_t>(kvh) * hd;
-        for (int d = 0; d < hd; ++d) acc[d] += p * fp16_to_fp32(vr[d]);
+        const uint16_t* vr = a.v + j * a.kv_stride + static_cast<int64_t>(kvh) * hd;
+        for (int d = 0; d < hd; ++d) o[d] += p * fp16_to_fp32(vr[d]);
       }
-      float* o = out + t * out_stride + static_cast<int64_t>(h) * hd;
-      for (int d = 0; d < hd; ++d) o[d] = acc[d];
+    }
+  }
+}
+
+void attention_f16kv(const AttentionArgs& a, float* scratch, ThreadPool& pool, KernelPath path) {
+  const AttentionShape& s = a.shape;
+  if (s.head_dim % 8 != 0) throw Error("attention: head_dim must be a multiple of 8");
+  if (a.pos0 + a.n_tok > a.n_ctx) throw Error("attention: positions past the cache");
+  const AttentionScratch layout = AttentionScratch::for_shape(a.n_ctx, s);
+  const int64_t group = s.n_head / s.n_head_kv;
+  // Tokens per item: as many as the row budget allows, fewer when the score
+  // rows would outgrow L2.
+  const int64_t n_kv_max = a.pos0 + a.n_tok;
+  const int64_t by_cache = kScoreBytes / (group * n_kv_max * static_cast<int64_t>(sizeof(float)));
+  const int64_t tq = std::clamp<int64_t>(by_cache, 1, layout.max_rows / group);
+  const int64_t n_blocks = (a.n_tok + tq - 1) / tq;
+  const bool fast = path == KernelPath::Auto && use_avx2();
+  // Items ordered last block first: later tokens attend to more positions,
+  // so the expensive items start early and the cheap ones fill the tail.
+  pool.for_each(n_blocks * s.n_head_kv, [&](int64_t item, int thread) {
+    const int64_t block = n_blocks - 1 - item / s.n_head_kv;
+    const int kvh = static_cast<int>(item % s.n_head_kv);
+    const int64_t t0 = block * tq, t1 = std::min(a.n_tok, t0 + tq);
+    float* mine = scratch + static_cast<int64_t>(thread) * layout.floats;
+    if (fast) {
+      attention_rows_avx2(a, kvh, t0, t1, mine);
+    } else {
+      attention_rows_ref(a, kvh, t0, t1, mine);
     }
   });
 }

@@ -2,32 +2,68 @@
 //
 // Reproduces llama.cpp's non-flash-attention CPU arithmetic: the query is
 // rounded to f16 before Q·K (ggml converts it to K's type), scores are scaled
-// and soft-maxed in f32, and the probabilities are rounded to f16 before the
-// V product (ggml converts them to V's type).
+// and soft-maxed in f32 (sum in double), and the probabilities are rounded
+// to f16 before the V product (ggml converts them to V's type).
+//
+// Work is split into items of (KV head, block of query tokens): the item's
+// rows are the query heads sharing that KV head for each token of the
+// block, so every K and V row loaded serves all of them. Per item the
+// scores of its rows live in a per-thread buffer of n_ctx floats per row
+// (never a score matrix over the whole prompt), the block size is chosen
+// to keep that buffer within L2, and three passes run over it: scores,
+// softmax, then the V product. The AVX2 path (kernels/avx2/attention_avx2.cpp)
+// performs the same float operations per element in the same order as the
+// scalar path (the products of f16 values are exact, so FMA changes
+// nothing; expf is glibc's exactly), hence identical results.
 #pragma once
 
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/matmul.h"
 
 namespace kestrel {
 
 struct AttentionShape {
   int n_head = 0;
   int n_head_kv = 0;
-  int head_dim = 0;
+  int head_dim = 0;  // a multiple of 8
+};
+
+struct AttentionArgs {
+  const float* q = nullptr;     // n_tok rows of n_head*head_dim floats
+  int64_t q_stride = 0;
+  const uint16_t* k = nullptr;  // f16 cache rows (one per position) of n_head_kv*head_dim
+  const uint16_t* v = nullptr;
+  int64_t kv_stride = 0;
+  int64_t n_ctx = 0;            // cache rows allocated: rows [0, n_ctx) may be read
+  int64_t n_tok = 0;            // token t is at position pos0 + t and sees [0, pos0 + t]
+  int64_t pos0 = 0;
+  AttentionShape shape;
+  float scale = 1.0f;
+  float* out = nullptr;         // n_tok rows of n_head*head_dim floats
+  int64_t out_stride = 0;
 };
 
 // Floats of scratch attention_f16kv needs for a cache of n_ctx positions.
 int64_t attention_scratch_floats(int64_t n_ctx, const AttentionShape& s, int n_threads);
 
-// q:   n_tok rows of n_head*head_dim floats, row stride q_stride.
-// k,v: f16 cache rows (one per position) of n_head_kv*head_dim, stride kv_stride.
-// Token t is at position pos0 + t and attends to positions [0, pos0 + t].
-// out: n_tok rows of n_head*head_dim floats, row stride out_stride.
-void attention_f16kv(const float* q, int64_t q_stride, const uint16_t* k, const uint16_t* v,
-                     int64_t kv_stride, int64_t n_tok, int64_t pos0, const AttentionShape& s,
-                     float scale, float* out, int64_t out_stride, float* scratch,
-                     int64_t n_ctx, ThreadPool& pool);
+void attention_f16kv(const AttentionArgs& a, float* scratch, ThreadPool& pool,
+                     KernelPath path = KernelPath::Auto);
+
+// One work item: the rows of KV head kvh for tokens [t0, t1), with one
+// thread's scratch. The scalar oracle and the AVX2 version (exposed for
+// tests).
+void attention_rows_ref(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch);
+void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch);
+
+// Per-thread scratch layout shared by both versions.
+struct AttentionScratch {
+  int64_t max_rows;   // rows of one item
+  int64_t row_pad;    // floats per score row (n_ctx rounded up, plus a block)
+  int64_t floats;     // total per thread
+  static AttentionScratch for_shape(int64_t n_ctx, const AttentionShape& s);
+  static constexpr int64_t kVTile = 32;  // positions of V converted at a time
+};
 
 }  // namespace kestrel

@@ -1,8 +1,11 @@
-// Scalar implementations of ops.h.
+// Implementations of ops.h (scalar, with AVX2 dispatch where noted there).
 #include "kernels/ops.h"
 
 #include <cmath>
 #include <limits>
+
+#include "core/cpu_features.h"
+#include "kernels/avx2/gemm_avx2.h"
 
 namespace kestrel {
 
@@ -19,6 +22,14 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
 }
 
 void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
+  if (use_avx2()) {
+    silu_mul_avx2(gate, up, y, n);
+  } else {
+    silu_mul_ref(gate, up, y, n);
+  }
+}
+
+void silu_mul_ref(const float* gate, const float* up, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     y[i] = g / (1.0f + std::exp(-g)) * up[i];

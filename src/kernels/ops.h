@@ -12,8 +12,10 @@ namespace kestrel {
 // y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no scaling)
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
-// y[i] = silu(gate[i]) * up[i]
+// y[i] = silu(gate[i]) * up[i] = gate / (1 + expf(-gate)) * up. The AVX2
+// version (used when use_avx2()) gives the same bits as silu_mul_ref.
 void silu_mul(const float* gate, const float* up, float* y, int64_t n);
+void silu_mul_ref(const float* gate, const float* up, float* y, int64_t n);
 
 // y[i] += x[i]
 void add_inplace(float* y, const float* x, int64_t n);

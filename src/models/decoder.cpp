@@ -63,8 +63,20 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
       rope_apply(rope, cs, sn, k_.data() + t * KVD, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim));
     }
     kv_.store(l, pos0, n_tok, k_.data(), v_.data());
-    attention_f16kv(q_.data(), QD, kv_.k(l), kv_.v(l), KVD, n_tok, pos0, shape, kq_scale,
-                    cur_.data(), QD, att_scratch_.data(), n_ctx_, pool_);
+    AttentionArgs att;
+    att.q = q_.data();
+    att.q_stride = QD;
+    att.k = kv_.k(l);
+    att.v = kv_.v(l);
+    att.kv_stride = KVD;
+    att.n_ctx = n_ctx_;
+    att.n_tok = n_tok;
+    att.pos0 = pos0;
+    att.shape = shape;
+    att.scale = kq_scale;
+    att.out = cur_.data();
+    att.out_stride = QD;
+    attention_f16kv(att, att_scratch_.data(), pool_, params_.path);
     project({{&L.wo, x_.data(), E, /*accumulate=*/true}}, cur_.data(), n_tok);  // x += Wo attn
 
     // Feed-forward block (SwiGLU).

@@ -38,4 +38,9 @@ void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n);   // -> ActQ8_
 void prepare_q8_0_wide_avx2(const float* x, void* dst, int64_t n);  // -> ActQ8_0Wide blocks
 void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rounded through f16
 
+// Element-wise ops (ops_avx2.cpp), bit-identical to the scalar ones:
+// y = expf(x) (glibc's results), and SwiGLU y = silu(gate) * up.
+void exp_f32_avx2(const float* x, float* y, int64_t n);
+void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n);
+
 }  // namespace kestrel

@@ -1,0 +1,42 @@
+// AVX2 element-wise ops, bit-identical to their scalar versions in
+// kernels/ops.cpp: the same IEEE float operations per element in the same
+// order, with glibc's expf reproduced exactly by exp8 (exp_avx2.h).
+#include "kernels/avx2/exp_avx2.h"
+#include "kernels/avx2/gemm_avx2.h"
+
+namespace kestrel {
+
+using namespace avx2;
+
+void exp_f32_avx2(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp8(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    alignas(32) float buf[8] = {};
+    for (int64_t j = i; j < n; ++j) buf[j - i] = x[j];
+    _mm256_store_ps(buf, exp8(_mm256_load_ps(buf)));
+    for (int64_t j = i; j < n; ++j) y[j] = buf[j - i];
+  }
+}
+
+// y = gate / (1 + exp(-gate)) * up, as silu_mul in kernels/ops.cpp.
+void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp8(_mm256_xor_ps(g, sign));
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+  if (i < n) {
+    alignas(32) float g[8] = {}, u[8] = {};
+    for (int64_t j = i; j < n; ++j) g[j - i] = gate[j], u[j - i] = up[j];
+    const __m256 gv = _mm256_load_ps(g);
+    const __m256 e = exp8(_mm256_xor_ps(gv, sign));
+    _mm256_store_ps(g, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_load_ps(u)));
+    for (int64_t j = i; j < n; ++j) y[j] = g[j - i];
+  }
+}
+
+}  // namespace kestrel
