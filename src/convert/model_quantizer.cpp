@@ -169,7 +169,7 @@ std::vector<TensorPlan> plan_quantization(const gguf::Reader& src, const Quantiz
 
   std::vector<TensorPlan> plan;
   std::vector<std::string> requantized, no_imatrix;
-  size_t imatrix_hits = 0;
+  size_t imatrix_hits = 0, imatrix_wanted = 0;
   for (const gguf::TensorInfo* t : order) {
     TensorPlan p;
     p.name.assign(t->name);
@@ -231,14 +231,24 @@ std::vector<TensorPlan> plan_quantization(const gguf::Reader& src, const Quantiz
           p.with_imatrix = true;
         }
         ++imatrix_hits;
-      } else {
+      } else if (p.name != "token_embd.weight" && p.name != "output.weight") {
+        // The embedding is a lookup and llama-imatrix skips the output
+        // matrix by default, so only other gaps are worth a warning.
         no_imatrix.push_back(p.name);
       }
+      ++imatrix_wanted;
+    }
+    // llama.cpp refuses Q2_K_S without importance data: its Q2_K tensors
+    // are only usable with the weighted search (embedding and output excepted).
+    if (ft.ft == FileType::Q2_K_S && p.to == DType::Q2_K && !p.with_imatrix && p.name != "token_embd.weight" &&
+        p.name != "output.weight") {
+      throw Error(std::string(opt.imatrix ? "the imatrix has no data for " : "Q2_K_S needs an importance matrix (--imatrix): ") +
+                  "tensor " + p.name + " would be Q2_K, which llama.cpp only makes with importance weights");
     }
     plan.push_back(std::move(p));
   }
-  if (opt.imatrix) {
-    if (imatrix_hits == 0 && !opt.imatrix->entries.empty() && !no_imatrix.empty()) {
+  if (opt.imatrix && imatrix_wanted > 0) {
+    if (imatrix_hits == 0 && !opt.imatrix->entries.empty()) {
       throw Error("the imatrix has no entry for any tensor of this model (" +
                   std::to_string(opt.imatrix->entries.size()) + " entries, e.g. " +
                   opt.imatrix->entries.begin()->first + "): it was made for a different model");
@@ -247,6 +257,12 @@ std::vector<TensorPlan> plan_quantization(const gguf::Reader& src, const Quantiz
       std::string names;
       for (const auto& n : no_imatrix) names += (names.empty() ? "" : ", ") + n;
       warn(opt, "no imatrix data for " + std::to_string(no_imatrix.size()) + " tensor(s), quantized without: " + names);
+    }
+    size_t stray = 0;
+    for (const auto& [name, e] : opt.imatrix->entries) stray += src.find_tensor(name) == nullptr;
+    if (stray > 0) {
+      warn(opt, "the imatrix has " + std::to_string(stray) + " of " + std::to_string(opt.imatrix->entries.size()) +
+                    " entries for tensors this model lacks: was it made for another model?");
     }
   }
   if (!requantized.empty()) {

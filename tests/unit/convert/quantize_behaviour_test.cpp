@@ -244,6 +244,33 @@ TEST(QuantizeRequantize, NeedsAllowRequantizeAndWarns) {
   for (int i = 0; i < 256; ++i) EXPECT_NEAR(fa[i], fb[i], 0.01f * std::fabs(fa[i]) + 1e-3f) << i;
 }
 
+TEST(QuantizeErrors, Q2KSNeedsAnImatrixAsInLlamaCpp) {
+  const std::string f16 = shared_path("data/golden/llama-spm-F16.gguf");
+  if (test::missing(f16)) GTEST_SKIP() << "shared data not found: " << f16;
+  const auto reader = gguf::Reader::open(f16);
+  QuantizeOptions opt;
+  opt.file_type = &parse_quantize_type("Q2_K_S");
+  expect_error([&] { plan_quantization(*reader, opt); }, {"Q2_K_S needs an importance matrix", "blk.0."});
+  ImportanceMatrix im;  // flat importance for every block matrix
+  for (const auto& t : reader->tensors()) {
+    if (t.name.substr(0, 4) != "blk." || t.ne.size() < 2) continue;
+    ImatrixEntry e;
+    e.n_cols = t.ne[0];
+    e.sum2.assign(static_cast<size_t>(t.ne[0]), 1.0);
+    e.counts = {1};
+    im.entries[std::string(t.name)] = e;
+  }
+  opt.imatrix = &im;
+  opt.on_warning = [](const std::string& w) { ADD_FAILURE() << "unexpected warning: " << w; };
+  const auto plan = plan_quantization(*reader, opt);
+  int q2 = 0;
+  for (const auto& p : plan) q2 += p.to == DType::Q2_K && p.with_imatrix;
+  EXPECT_GT(q2, 0);
+  im.entries.erase("blk.0.ffn_up.weight");
+  opt.on_warning = [](const std::string&) {};
+  expect_error([&] { plan_quantization(*reader, opt); }, {"no data for tensor blk.0.ffn_up.weight"});
+}
+
 TEST(QuantizeErrors, TypeNames) {
   EXPECT_EQ(parse_quantize_type("q4_k_m").ft, FileType::Q4_K_M);
   EXPECT_EQ(parse_quantize_type("Q4_K").ft, FileType::Q4_K_M);  // llama.cpp's alias
@@ -311,6 +338,18 @@ TEST(QuantizeErrors, ImatrixOfAnotherModelIsRejected) {
   opt.imatrix = &other;
   expect_error([&] { test::quantize_quiet(src, out, opt); }, {"no entry for any tensor", "blk.0.mlp.fc1.weight"});
   EXPECT_EQ(dir.listing(), std::vector<std::string>{"odd.gguf"});
+  // Entries for layers this model lacks (an imatrix of a deeper model) are a warning.
+  ImportanceMatrix deeper;
+  deeper.entries["blk.0.attn_q.weight"] = e;
+  deeper.entries["blk.5.attn_q.weight"] = e;
+  opt.imatrix = &deeper;
+  std::vector<std::string> warnings;
+  const QuantizeStats st = test::quantize_quiet(src, out, opt, &warnings);
+  EXPECT_EQ(st.n_with_imatrix, 1);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("no imatrix data for 1 tensor(s), quantized without: blk.0.ffn_down.weight"),
+            std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("1 of 2 entries for tensors this model lacks"), std::string::npos) << warnings[1];
 }
 
 }  // namespace
