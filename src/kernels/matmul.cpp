@@ -67,10 +67,8 @@ void compute_rows(const MatmulOp& op, const OpPlan& p, const ActSet* sets, int64
   const int64_t tiles_end = std::min(r1, p.packed_rows);
   if (r0 < tiles_end) {
     const ActSet& a = sets[p.tile_act];
-    for (int64_t r = r0; r < tiles_end; r += kPackRows) {
-      p.gemm(w.n_in, w.packed_data + (r / kPackRows) * p.tile_bytes, a.data + t0 * a.stride, a.stride, t1 - t0,
-             op.y + t0 * op.ldy + r, op.ldy, op.accumulate);
-    }
+    p.gemm(w.n_in, w.packed_data + (r0 / kPackRows) * p.tile_bytes, (tiles_end - r0) / kPackRows, p.tile_bytes,
+           a.data + t0 * a.stride, a.stride, t1 - t0, op.y + t0 * op.ldy + r0, op.ldy, op.accumulate);
   }
   const int64_t rest = std::max(r0, p.packed_rows);
   if (rest < r1) {
@@ -185,7 +183,9 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
   int64_t total_rows = 0;
   for (int s = 0; s < n_seg; ++s) total_rows += ops[s].w->n_out;
   const int64_t target = static_cast<int64_t>(pool.size()) * kChunksPerThread;
-  const int64_t chunk_rows = std::max<int64_t>(kPackRows, (total_rows / target + kPackRows - 1) / kPackRows * kPackRows);
+  // Chunks of whole tile pairs (the f16 kernel works on 16 rows at a time).
+  constexpr int64_t kChunkAlign = 2 * kPackRows;
+  const int64_t chunk_rows = std::max<int64_t>(kChunkAlign, (total_rows / target + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
   int64_t seg_chunks[kMaxOps];
   int64_t n_chunks = 0;
   for (int s = 0; s < n_seg; ++s) {

@@ -59,10 +59,12 @@ static_assert(sizeof(ActQ8_0Wide) == 68);
 // Converts one row of n floats to a packed kernel's activation format.
 using PrepareFn = void (*)(const float* x, void* dst, int64_t n);
 
-// The 8 rows of one tile times n_act activation rows (act_stride bytes
-// apart): y[t * ldy + r] = dot(row r, act t), or += when accumulate.
-using PackedGemmFn = void (*)(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride,
-                              int64_t n_act, float* y, int64_t ldy, bool accumulate);
+// n_tiles consecutive tiles (tile_bytes apart, rows 8i..8i+7 in tile i)
+// times n_act activation rows (act_stride bytes apart):
+// y[t * ldy + 8i + r] = dot(row 8i + r, act t), or += when accumulate.
+using PackedGemmFn = void (*)(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes,
+                              const uint8_t* act, size_t act_stride, int64_t n_act, float* y, int64_t ldy,
+                              bool accumulate);
 
 struct PackedFormat {
   DType weight_type;      // the GGUF type it rearranges

@@ -157,7 +157,7 @@ TEST_P(PackedKernels, TileKernelMatchesOracle) {
         for (bool accumulate : {false, true}) {
           constexpr int64_t ldy = 11;
           std::vector<float> y(static_cast<size_t>(ldy * n_act), 0.5f);
-          fmt_->gemm(n, tile.data(), prepared.data(), stride, n_act, y.data(), ldy, accumulate);
+          fmt_->gemm(n, tile.data(), 1, tile.size(), prepared.data(), stride, n_act, y.data(), ldy, accumulate);
           for (int t = 0; t < n_act; ++t) {
             for (int r = 0; r < kPackRows; ++r) {
               const uint8_t* wrow = rows.data() + r * rb;

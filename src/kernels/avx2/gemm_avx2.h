@@ -1,11 +1,11 @@
 // AVX2 tile kernels over packed (row-interleaved) weights, their activation
 // conversions, and the AVX2 element-wise ops of the forward pass.
 //
-// gemm_<format>_avx2 has the PackedGemmFn signature (kernels/packed.h): the
-// 8 rows of one tile times n_act activation rows. Inside, activation rows
-// are taken 4 at a time (templates on the row count), so each weight load
-// and unpack feeds 4 rows, and each SIMD lane holds one weight row, so the
-// per-block float steps are the oracle's, in the oracle's order.
+// gemm_<format>_avx2 has the PackedGemmFn signature (kernels/packed.h):
+// consecutive 8-row tiles times n_act activation rows. Inside, activation
+// rows are taken several at a time (templates on the row count), so each
+// weight load and unpack feeds them all, and each SIMD lane holds one weight
+// row, so the per-block float steps are the oracle's, in the oracle's order.
 //
 // Compiled with -mavx2 -mfma -mf16c: call only when cpu_has_avx2(). This
 // header is plain C++.
@@ -17,20 +17,20 @@
 namespace kestrel {
 
 // gemm_legacy_avx2.cpp
-void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate);
-void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate);
+void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
 // gemm_kquants_avx2.cpp
-void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate);
-void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate);
+void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
 // gemm_f16_avx2.cpp
-void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                     float* y, int64_t ldy, bool accumulate);
+void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
 // Activation conversions (quantize_q8_avx2.cpp, gemm_f16_avx2.cpp): the
 // same bytes as the scalar prepare_*_ref in kernels/packed.cpp.

@@ -15,41 +15,60 @@ namespace {
 
 using namespace avx2;
 
-template <int N>
-void f16x8_rows(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                bool accumulate) {
-  constexpr int S = N >= 8 ? 1 : (N >= 4 ? 2 : (N >= 2 ? 4 : 8));  // sums per row: >= 8 chains in flight
+// NT tiles (1 or 2: 8 or 16 weight rows, two weight vectors per element)
+// times N activation rows. Two tiles halve the broadcast loads per FMA.
+template <int NT, int N>
+void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_t* act, size_t stride, float* y,
+              int64_t ldy, bool accumulate) {
+  // Independent sums per (row, tile) so >= 8 FMA chains are in flight.
+  constexpr int S = NT * N >= 8 ? 1 : (NT * N >= 4 ? 2 : (NT * N >= 2 ? 4 : 8));
   const float* a[N];
   for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const float*>(act + n * stride);
-  __m256 acc[N][S];
+  __m256 acc[N][NT][S];
   for (int n = 0; n < N; ++n) {
-    for (int s = 0; s < S; ++s) acc[n][s] = _mm256_setzero_ps();
-  }
-  int64_t k = 0;
-  for (; k + S <= n_in; k += S) {
-    for (int s = 0; s < S; ++s) {
-      const __m256 w = _mm256_cvtph_ps(load_u128(tile + 16 * (k + s)));
-      for (int n = 0; n < N; ++n) acc[n][s] = _mm256_fmadd_ps(w, _mm256_broadcast_ss(a[n] + k + s), acc[n][s]);
+    for (int u = 0; u < NT; ++u) {
+      for (int s = 0; s < S; ++s) acc[n][u][s] = _mm256_setzero_ps();
     }
   }
-  for (; k < n_in; ++k) {
-    const __m256 w = _mm256_cvtph_ps(load_u128(tile + 16 * k));
-    for (int n = 0; n < N; ++n) acc[n][0] = _mm256_fmadd_ps(w, _mm256_broadcast_ss(a[n] + k), acc[n][0]);
+  auto step = [&](int64_t k, int s) {
+    __m256 w[NT];
+    for (int u = 0; u < NT; ++u) w[u] = _mm256_cvtph_ps(load_u128(tile + u * tile_bytes + 16 * k));
+    for (int n = 0; n < N; ++n) {
+      const __m256 b = _mm256_broadcast_ss(a[n] + k);
+      for (int u = 0; u < NT; ++u) acc[n][u][s] = _mm256_fmadd_ps(w[u], b, acc[n][u][s]);
+    }
+  };
+  int64_t k = 0;
+  for (; k + S <= n_in; k += S) {
+    for (int s = 0; s < S; ++s) step(k + s, s);
   }
+  for (; k < n_in; ++k) step(k, 0);
   for (int n = 0; n < N; ++n) {
-    __m256 sum = acc[n][0];
-    for (int s = 1; s < S; ++s) sum = _mm256_add_ps(sum, acc[n][s]);
-    store_rows8(y + n * ldy, sum, accumulate);
+    for (int u = 0; u < NT; ++u) {
+      __m256 sum = acc[n][u][0];
+      for (int s = 1; s < S; ++s) sum = _mm256_add_ps(sum, acc[n][u][s]);
+      store_rows8(y + n * ldy + 8 * u, sum, accumulate);
+    }
   }
 }
 
 }  // namespace
 
-void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                     float* y, int64_t ldy, bool accumulate) {
-  for_act_groups<8>(n_act, [&](auto n, int64_t t) {
-    f16x8_rows<decltype(n)::value>(n_in, tile, act + t * act_stride, act_stride, y + t * ldy, ldy, accumulate);
-  });
+void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                     size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  int64_t i = 0;
+  for (; i + 2 <= n_tiles; i += 2) {
+    for_act_groups<6>(n_act, [&](auto n, int64_t t) {
+      f16_rows<2, decltype(n)::value>(n_in, tiles + i * tile_bytes, tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
+  if (i < n_tiles) {
+    for_act_groups<8>(n_act, [&](auto n, int64_t t) {
+      f16_rows<1, decltype(n)::value>(n_in, tiles + i * tile_bytes, tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
 void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n) {

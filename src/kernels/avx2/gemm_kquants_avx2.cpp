@@ -215,20 +215,24 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
 
 }  // namespace
 
-void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate) {
-  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-    q4_Kx8_rows<decltype(n)::value>(n_in / QK_K, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
-                                    accumulate);
-  });
+void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q4_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
-void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate) {
-  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-    q6_Kx8_rows<decltype(n)::value>(n_in / QK_K, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
-                                    accumulate);
-  });
+void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q6_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
 }  // namespace kestrel

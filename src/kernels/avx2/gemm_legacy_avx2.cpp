@@ -40,6 +40,9 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Sum*>(act + n * stride) + b;
     __m256i s16[N];
     for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
+    // Not unrolled: unrolling lets the compiler start all 32 maddubs of a
+    // block before summing them, which spills.
+#pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load_u256(blk + 16 + 32 * c);
       const __m256i lo = _mm256_and_si256(q, m4);                        // elements 4c..4c+3
@@ -88,20 +91,24 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
 
 }  // namespace
 
-void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate) {
-  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-    q4_0x8_rows<decltype(n)::value>(n_in / 32, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
-                                    accumulate);
-  });
+void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q4_0x8_rows<decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
-void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tile, const uint8_t* act, size_t act_stride, int64_t n_act,
-                      float* y, int64_t ldy, bool accumulate) {
-  for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-    q8_0x8_rows<decltype(n)::value>(n_in / 32, tile, act + t * act_stride, act_stride, y + t * ldy, ldy,
-                                    accumulate);
-  });
+void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q8_0x8_rows<decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
 }  // namespace kestrel
