@@ -85,13 +85,6 @@ int64_t scalar_int_or(const gguf::Reader& r, const std::string& key, int64_t fal
   return r.get_int(key).value_or(fallback);
 }
 
-// Whether llama.cpp's policy quantizes this tensor at all. The policy
-// returns the source type unchanged for tensors it never quantizes, so a
-// source type no file type produces (Q8_1) tells the two cases apart.
-bool policy_quantizes(const FileTypeInfo& ft, const TensorPlace& place) {
-  return tensor_type_for(ft, place, DType::Q8_1, true) != DType::Q8_1;
-}
-
 void warn(const QuantizeOptions& opt, const std::string& text) {
   if (opt.on_warning) opt.on_warning(text);
   else std::fprintf(stderr, "warning: %s\n", text.c_str());
@@ -189,7 +182,7 @@ std::vector<TensorPlan> plan_quantization(const gguf::Reader& src, const Quantiz
     DType manual = DType::F32;
     // llama.cpp applies --tensor-type only when the file type is quantized,
     // and a manual choice skips the mix rules but not the row-length fallback.
-    if (base_quantized && !overrides.empty() && policy_quantizes(ft, place)) {
+    if (base_quantized && !overrides.empty() && tensor_is_quantizable(place)) {
       for (const auto& [re, type] : overrides) {
         if (std::regex_search(p.name, re)) {
           matched = &re;

@@ -81,12 +81,15 @@ DType fallback_for_row_length(DType want, int64_t row_length, std::string* warni
   return alt;
 }
 
+bool tensor_is_quantizable(const TensorPlace& t) {
+  const std::string_view n = t.name;
+  return t.n_dims >= 2 && n.size() >= 6 && n.substr(n.size() - 6) == "weight" && !contains(n, "_norm.weight");
+}
+
 DType tensor_type_for(const FileTypeInfo& ft, const TensorPlace& t, DType source, bool pure,
                       std::string* warning) {
   const std::string_view n = t.name;
-  const bool quantizable = t.n_dims >= 2 && n.size() >= 6 && n.substr(n.size() - 6) == "weight" &&
-                           !contains(n, "_norm.weight");
-  if (!quantizable) return source;
+  if (!tensor_is_quantizable(t)) return source;
   DType type = ft.base;
   if (!is_quantized(type)) return type;  // F32/F16/BF16 files convert every matrix
   const FileType f = ft.ft;

@@ -45,6 +45,10 @@ struct TensorPlace {
   bool tied_embeddings = false;  // the file has no output.weight
 };
 
+// Whether llama.cpp's policy quantizes this tensor at all (2-D or more,
+// named "*weight", not a norm).
+bool tensor_is_quantizable(const TensorPlace& t);
+
 // The type for one tensor. `source` is returned unchanged for tensors that
 // are never quantized (1-D, norms). With `pure`, every quantizable tensor
 // gets the base type (still subject to the row-length fallback). `warning`
