@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/cpu_features.h"
+#include "core/half.h"
 #include "kernels/avx2/gemm_avx2.h"
 
 namespace kestrel {
@@ -38,6 +39,14 @@ void silu_mul_ref(const float* gate, const float* up, float* y, int64_t n) {
 
 void add_inplace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void f32_to_f16_row(const float* x, uint16_t* dst, int64_t n) {
+  if (use_avx2()) {
+    f32_to_f16_avx2(x, dst, n);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
 }
 
 void rope_cache(const RopeParams& p, int64_t pos, float* cos_out, float* sin_out) {

@@ -20,6 +20,11 @@ void silu_mul_ref(const float* gate, const float* up, float* y, int64_t n);
 // y[i] += x[i]
 void add_inplace(float* y, const float* x, int64_t n);
 
+// dst[i] = f16(x[i]), round to nearest even (F16C when use_avx2(); same
+// bits as fp32_to_fp16 for every non-NaN value): writes keys and values
+// straight into the f16 KV cache.
+void f32_to_f16_row(const float* x, uint16_t* dst, int64_t n);
+
 // Layout of the rotated dimension pairs.
 enum class RopeStyle {
   Adjacent,  // (x[2i], x[2i+1]): llama.cpp's "normal" rope (llama, mistral)

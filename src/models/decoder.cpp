@@ -62,7 +62,9 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
       rope_apply(rope, cs, sn, q_.data() + t * QD, static_cast<int>(c.n_head), static_cast<int>(c.head_dim));
       rope_apply(rope, cs, sn, k_.data() + t * KVD, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim));
     }
-    kv_.store(l, pos0, n_tok, k_.data(), v_.data());
+    // Keys and values, rounded to f16, straight into the cache rows.
+    f32_to_f16_row(k_.data(), kv_.k(l) + pos0 * KVD, n_tok * KVD);
+    f32_to_f16_row(v_.data(), kv_.v(l) + pos0 * KVD, n_tok * KVD);
     AttentionArgs att;
     att.q = q_.data();
     att.q_stride = QD;

@@ -92,6 +92,19 @@ TEST_F(AvxOps, SiluMulMatchesScalar) {
   }
 }
 
+TEST_F(AvxOps, F16StoreMatchesScalarConversion) {
+  // Every 499th float bit pattern except NaNs: normals, subnormal results,
+  // overflow to infinity and exact ties at every scale.
+  std::vector<float> x;
+  for (uint64_t b = 0; b <= 0xffffffffu; b += 499) {
+    const float f = from_bits(static_cast<uint32_t>(b));
+    if (!std::isnan(f)) x.push_back(f);
+  }
+  std::vector<uint16_t> got(x.size());
+  f32_to_f16_avx2(x.data(), got.data(), static_cast<int64_t>(x.size()) - 3);  // odd length: scalar tail
+  for (size_t i = 0; i + 3 < x.size(); ++i) ASSERT_EQ(got[i], fp32_to_fp16(x[i])) << "x = " << x[i];
+}
+
 struct AttnCase {
   int n_head, n_head_kv, head_dim;
   int64_t pos0, n_tok;

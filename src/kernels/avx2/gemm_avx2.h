@@ -42,5 +42,6 @@ void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rou
 // y = expf(x) (glibc's results), and SwiGLU y = silu(gate) * up.
 void exp_f32_avx2(const float* x, float* y, int64_t n);
 void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n);
+void f32_to_f16_avx2(const float* x, uint16_t* dst, int64_t n);  // round to nearest even
 
 }  // namespace kestrel

@@ -40,6 +40,12 @@ void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_
   };
   int64_t k = 0;
   for (; k + S <= n_in; k += S) {
+    // Decode streams the weights once (see prefetch_stream); there S >= 4,
+    // so each step covers whole 64-byte lines of every tile.
+    if constexpr (N == 1) {
+      static_assert(16 * S >= 64);
+      for (int u = 0; u < NT; ++u) prefetch_stream<16 * S>(tile + u * tile_bytes + 16 * k);
+    }
     for (int s = 0; s < S; ++s) step(k + s, s);
   }
   for (; k < n_in; ++k) step(k, 0);

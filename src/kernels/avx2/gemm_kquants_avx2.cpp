@@ -77,6 +77,7 @@ void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
   for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* blk = tile + i * kQ4_KTileBlock;
+    prefetch_stream<kQ4_KTileBlock>(blk);
     const BlockQ8_K* a[N];
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
     // Lane r of w0/w1/w2 holds bytes 0-3 / 4-7 / 8-11 of row r's scales.
@@ -164,6 +165,7 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
   for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* blk = tile + i * kQ6_KTileBlock;
+    prefetch_stream<kQ6_KTileBlock>(blk);
     const uint8_t* ql = blk + 16 + 128;
     const uint8_t* qh = ql + 1024;
     const BlockQ8_K* a[N];

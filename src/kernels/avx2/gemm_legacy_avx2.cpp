@@ -36,6 +36,7 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
   for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = tile + b * kQ4_0TileBlock;
+    prefetch_stream<kQ4_0TileBlock>(blk);
     const ActQ8_0Sum* a[N];
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Sum*>(act + n * stride) + b;
     __m256i s16[N];
@@ -70,6 +71,7 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
   for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = tile + b * kQ8_0TileBlock;
+    prefetch_stream<kQ8_0TileBlock>(blk);
     const ActQ8_0Wide* a[N];
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Wide*>(act + n * stride) + b;
     __m256i s32[N];

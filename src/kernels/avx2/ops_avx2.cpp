@@ -39,4 +39,13 @@ void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n) {
   }
 }
 
+void f32_to_f16_avx2(const float* x, uint16_t* dst, int64_t n) {
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), kRound));
+  }
+  for (; i < n; ++i) dst[i] = _cvtss_sh(x[i], kRound);
+}
+
 }  // namespace kestrel

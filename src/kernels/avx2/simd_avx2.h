@@ -165,6 +165,16 @@ inline __m256i bcast_i32(const void* p) {
   return _mm256_set1_epi32(v);
 }
 
+// Prefetches the weight bytes [p, p + Bytes) will be followed by, kAhead
+// bytes further on: a decode step streams each matrix once, and the
+// hardware prefetchers stop at every 4 KiB boundary, which one core alone
+// cannot hide.
+constexpr size_t kPrefetchAhead = 4096;
+template <size_t Bytes>
+inline void prefetch_stream(const uint8_t* p) {
+  for (size_t o = 0; o < Bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + o), _MM_HINT_T0);
+}
+
 // Writes the 8 row results of one activation row (adds them to y first for
 // a fused residual connection: y + result, the oracle's order).
 inline void store_rows8(float* y, __m256 v, bool accumulate) {
