@@ -3,12 +3,13 @@
 // A call runs in two phases: (1) every distinct activation format the
 // group's products need is produced once from x (on the calling thread for
 // a single token, else split over the pool by token); (2) the threads claim
-// work items from one atomic counter. An item is a chunk of output rows
-// (a multiple of the 8-row tile) of one product, or of both products for
-// SwiGLU, times one block of tokens. Token blocks are sized so their
-// converted activations stay in L2 while the weight tiles stream past; the
-// items are ordered token-block major so the threads walk the weights of
-// one block together.
+// work items (ThreadPool::for_each). An item is a chunk of output rows of
+// the group (both products for SwiGLU) times one block of tokens. Chunks
+// are "guided": each takes a fixed share of the rows still left, so they
+// shrink towards the end and the threads finish together. Token blocks are
+// sized so their converted activations stay in L2 while the weight tiles
+// stream past; the items are ordered token-block major so the threads walk
+// the weights of one block together.
 #include "kernels/matmul.h"
 
 #include <algorithm>
@@ -24,7 +25,8 @@ namespace {
 
 constexpr int kMaxOps = 4;
 constexpr size_t kL2ActBudget = size_t(1) << 20;  // bytes of activations per token block
-constexpr int kChunksPerThread = 8;             // dynamic-scheduling granularity
+constexpr int kMaxChunks = 512;       // row chunks per product group
+constexpr int64_t kGuidedDivisor = 2;  // a chunk takes 1 / (2 * threads) of the rows left
 
 size_t round64(size_t n) { return (n + 63) / 64 * 64; }
 
@@ -178,39 +180,45 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
   const int64_t tb_max = std::max<int64_t>(4, static_cast<int64_t>(kL2ActBudget / std::max<size_t>(act_row_total, 1)));
   const int64_t n_tblocks = (n_tok + tb_max - 1) / tb_max;
   const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + 3) / 4 * 4;
-  // Segments: one per product, or one covering both SwiGLU products.
+  // Rows of all products form one space (each product starting on a
+  // multiple of kUnit), cut into "guided" chunks: each takes a share of the
+  // rows still left, so the chunks shrink towards the end and the threads
+  // finish within one small chunk of each other. Units are tile pairs (the
+  // f16 kernel works on 16 rows).
+  constexpr int64_t kUnit = 2 * kPackRows;
   const int n_seg = epilogue == Epilogue::SwiGLU ? 1 : n_ops;
-  int64_t total_rows = 0;
-  for (int s = 0; s < n_seg; ++s) total_rows += ops[s].w->n_out;
-  const int64_t target = static_cast<int64_t>(pool.size()) * kChunksPerThread;
-  // Chunks of whole tile pairs (the f16 kernel works on 16 rows at a time).
-  constexpr int64_t kChunkAlign = 2 * kPackRows;
-  const int64_t chunk_rows = std::max<int64_t>(kChunkAlign, (total_rows / target + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
-  int64_t seg_chunks[kMaxOps];
-  int64_t n_chunks = 0;
-  for (int s = 0; s < n_seg; ++s) {
-    seg_chunks[s] = (ops[s].w->n_out + chunk_rows - 1) / chunk_rows;
-    n_chunks += seg_chunks[s];
+  int64_t seg_start[kMaxOps + 1] = {0};
+  for (int s = 0; s < n_seg; ++s) seg_start[s + 1] = seg_start[s] + (ops[s].w->n_out + kUnit - 1) / kUnit * kUnit;
+  const int64_t total_rows = seg_start[n_seg];
+  int64_t bounds[kMaxChunks + 1];
+  int n_chunks = 0;
+  for (int64_t pos = 0; pos < total_rows; ++n_chunks) {
+    bounds[n_chunks] = pos;
+    const int64_t share = (total_rows - pos) / (kGuidedDivisor * pool.size());
+    pos = n_chunks + 1 == kMaxChunks ? total_rows : std::min(total_rows, pos + std::max(kUnit, share / kUnit * kUnit));
   }
+  bounds[n_chunks] = total_rows;
   const int64_t n_items = n_chunks * n_tblocks;
 
   auto run_item = [&](int64_t item) {
     const int64_t tblock = item / n_chunks;
-    int64_t c = item % n_chunks;
-    int s = 0;
-    while (c >= seg_chunks[s]) c -= seg_chunks[s++];
-    const int64_t n_out = ops[s].w->n_out;
-    const int64_t r0 = c * chunk_rows, r1 = std::min(n_out, r0 + chunk_rows);
+    const int c = static_cast<int>(item % n_chunks);
     const int64_t t0 = tblock * tb, t1 = std::min(n_tok, t0 + tb);
-    if (epilogue == Epilogue::SwiGLU) {
-      compute_rows(ops[0], plans[0], sets, r0, r1, t0, t1);
-      compute_rows(ops[1], plans[1], sets, r0, r1, t0, t1);
-      for (int64_t t = t0; t < t1; ++t) {
-        float* g = ops[0].y + t * ops[0].ldy + r0;
-        silu_mul(g, ops[1].y + t * ops[1].ldy + r0, g, r1 - r0);
+    for (int s = 0; s < n_seg; ++s) {
+      const int64_t n_out = ops[s].w->n_out;
+      const int64_t r0 = std::max(bounds[c], seg_start[s]) - seg_start[s];
+      const int64_t r1 = std::min({bounds[c + 1] - seg_start[s], n_out});
+      if (r0 >= r1) continue;
+      if (epilogue == Epilogue::SwiGLU) {
+        compute_rows(ops[0], plans[0], sets, r0, r1, t0, t1);
+        compute_rows(ops[1], plans[1], sets, r0, r1, t0, t1);
+        for (int64_t t = t0; t < t1; ++t) {
+          float* g = ops[0].y + t * ops[0].ldy + r0;
+          silu_mul(g, ops[1].y + t * ops[1].ldy + r0, g, r1 - r0);
+        }
+      } else {
+        compute_rows(ops[s], plans[s], sets, r0, r1, t0, t1);
       }
-    } else {
-      compute_rows(ops[s], plans[s], sets, r0, r1, t0, t1);
     }
   };
   pool.for_each(n_items, [&](int64_t item, int) { run_item(item); });
