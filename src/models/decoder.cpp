@@ -4,6 +4,7 @@
 // Used by every architecture in the table (llama, qwen2); the differences
 // between them are data in ArchSpec/ModelConfig (RoPE style, QKV biases).
 // Knows nothing about SIMD: every heavy loop is a kernel call.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -43,6 +44,19 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
                              static_cast<int>(c.head_dim)};
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 
+  // Per-token row operations: inline for one token (decode), spread over
+  // the pool in blocks of tokens for a prompt.
+  auto per_token = [&](auto&& fn) {
+    constexpr int64_t kBlock = 16;
+    if (n_tok == 1) {
+      fn(int64_t{0});
+      return;
+    }
+    pool_.for_each((n_tok + kBlock - 1) / kBlock, [&](int64_t b, int) {
+      for (int64_t t = b * kBlock; t < std::min(n_tok, (b + 1) * kBlock); ++t) fn(t);
+    });
+  };
+
   auto add_bias = [&](float* y, const float* bias, int64_t dim) {
     if (!bias) return;
     for (int64_t t = 0; t < n_tok; ++t) add_inplace(y + t * dim, bias, dim);
@@ -51,17 +65,17 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     // Attention block.
-    for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.attn_norm, cur_.data() + t * E, E, c.rms_eps);
+    per_token([&](int64_t t) { rms_norm(x_.data() + t * E, L.attn_norm, cur_.data() + t * E, E, c.rms_eps); });
     project({{&L.wq, q_.data(), QD}, {&L.wk, k_.data(), KVD}, {&L.wv, v_.data(), KVD}}, cur_.data(), n_tok);
     add_bias(q_.data(), L.bq, QD);
     add_bias(k_.data(), L.bk, KVD);
     add_bias(v_.data(), L.bv, KVD);
-    for (int64_t t = 0; t < n_tok; ++t) {
+    per_token([&](int64_t t) {
       const float* cs = rope_cos_.data() + t * half;
       const float* sn = rope_sin_.data() + t * half;
       rope_apply(rope, cs, sn, q_.data() + t * QD, static_cast<int>(c.n_head), static_cast<int>(c.head_dim));
       rope_apply(rope, cs, sn, k_.data() + t * KVD, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim));
-    }
+    });
     // Keys and values, rounded to f16, straight into the cache rows.
     f32_to_f16_row(k_.data(), kv_.k(l) + pos0 * KVD, n_tok * KVD);
     f32_to_f16_row(v_.data(), kv_.v(l) + pos0 * KVD, n_tok * KVD);
@@ -82,7 +96,7 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     project({{&L.wo, x_.data(), E, /*accumulate=*/true}}, cur_.data(), n_tok);  // x += Wo attn
 
     // Feed-forward block (SwiGLU).
-    for (int64_t t = 0; t < n_tok; ++t) rms_norm(x_.data() + t * E, L.ffn_norm, cur_.data() + t * E, E, c.rms_eps);
+    per_token([&](int64_t t) { rms_norm(x_.data() + t * E, L.ffn_norm, cur_.data() + t * E, E, c.rms_eps); });
     project({{&L.w_gate, gate_.data(), FF}, {&L.w_up, up_.data(), FF}}, cur_.data(), n_tok, Epilogue::SwiGLU);
     project({{&L.w_down, x_.data(), E, /*accumulate=*/true}}, gate_.data(), n_tok);  // x += Wdown swiglu
   }
