@@ -3,10 +3,15 @@
 //  gemv/<type>/<path>     one token through a 2048 x 8192 matrix (the
 //                         llama-3.2-1b FFN shape): weight GB/s, the decode
 //                         figure to compare with memory bandwidth;
+//  gemv_dram/<type>       the same, cycling through 640 MB of such matrices
+//                         so the weights come from memory as in decode:
+//                         compare with the 1-thread read bandwidth;
 //  gemm/<type>/<path>/T   T tokens through the same matrix: GFLOP/s (2 per
 //                         multiply-add), the prefill figure;
 //  pool/<kind>/<threads>  one empty dispatch of the thread pool: the
-//                         per-op synchronisation cost of a decode step.
+//                         per-op synchronisation cost of a decode step;
+//  attention/<path>/<T>@D T query tokens at depth D for one llama-3.2-1b
+//                         layer (32 heads, 8 KV heads of 64): K/V GB/s.
 // <path> is "packed" (row-interleaved tiles, the default on AVX2 CPUs),
 // "vecdot" (one AVX2 vec_dot per output) or "scalar" (the oracles). All run
 // on one thread unless the name says otherwise.
@@ -18,7 +23,9 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/half.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
 #include "quant/type_traits.h"
@@ -85,6 +92,36 @@ void bench_product(benchmark::State& state, DType t, Path path, int64_t n_tok) {
   }
 }
 
+void bench_gemv_dram(benchmark::State& state, DType t) {
+  if (!cpu_has_avx2()) {
+    state.SkipWithError("CPU lacks AVX2");
+    return;
+  }
+  // One quantized matrix, copied into enough packed copies to exceed any L3.
+  auto m = make_matrix(t, 1, true);
+  if (!m->w.packed) {
+    state.SkipWithError("type has no packed format");
+    return;
+  }
+  const size_t bytes = m->packed.bytes;
+  const int copies = static_cast<int>((size_t(640) << 20) / bytes + 1);
+  std::vector<PackedBuffer> bufs;
+  std::vector<WeightMatrix> ws;
+  for (int i = 0; i < copies; ++i) {
+    WeightMatrix w = m->w;
+    bufs.push_back(pack_weight_matrix(w));
+    ws.push_back(w);
+  }
+  ThreadPool pool(1);
+  int i = 0;
+  for (auto _ : state) {
+    matmul(ws[static_cast<size_t>(i)], m->x.data(), 1, m->y.data(), kOut, m->scratch.data(), pool);
+    benchmark::DoNotOptimize(m->y.data());
+    i = (i + 1) % copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+}
+
 void bench_pool(benchmark::State& state, bool items) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   int64_t sink = 0;
@@ -95,6 +132,43 @@ void bench_pool(benchmark::State& state, bool items) {
       pool.run([&](int ith, int) { benchmark::DoNotOptimize(sink += ith); });
     }
   }
+}
+
+void bench_attention(benchmark::State& state, KernelPath path) {
+  if (path == KernelPath::Auto && !cpu_has_avx2()) {
+    state.SkipWithError("CPU lacks AVX2");
+    return;
+  }
+  const int64_t n_tok = state.range(0), depth = state.range(1);
+  const AttentionShape sh{32, 8, 64};
+  const int64_t qd = 32 * 64, kvd = 8 * 64, n_ctx = depth + n_tok;
+  std::mt19937_64 gen(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> q(static_cast<size_t>(qd * n_tok)), out(q.size());
+  for (float& v : q) v = dist(gen);
+  std::vector<uint16_t> k(static_cast<size_t>(kvd * n_ctx)), v(k.size());
+  for (auto& h : k) h = fp32_to_fp16(dist(gen));
+  for (auto& h : v) h = fp32_to_fp16(dist(gen));
+  ThreadPool pool(1);
+  std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, 1)));
+  AttentionArgs a;
+  a.q = q.data();
+  a.q_stride = qd;
+  a.k = k.data();
+  a.v = v.data();
+  a.kv_stride = kvd;
+  a.n_ctx = n_ctx;
+  a.n_tok = n_tok;
+  a.pos0 = depth;
+  a.shape = sh;
+  a.scale = 0.125f;
+  a.out = out.data();
+  a.out_stride = qd;
+  for (auto _ : state) {
+    attention_f16kv(a, scratch.data(), pool, path);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n_ctx * kvd * 2 * 2);
 }
 
 void register_all() {
@@ -117,6 +191,14 @@ void register_all() {
           ->Unit(benchmark::kMillisecond);
     }
   }
+  for (const auto& t : types) {
+    benchmark::RegisterBenchmark(("gemv_dram/" + std::string(t.name)).c_str(), bench_gemv_dram, t.t)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto)
+      ->Args({1, 4096})->Args({1, 32768})->Args({512, 0})->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("attention/scalar", bench_attention, KernelPath::Scalar)
+      ->Args({1, 4096})->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("pool/for_each", bench_pool, true)->Arg(1)->Arg(2)->UseRealTime();
   benchmark::RegisterBenchmark("pool/run", bench_pool, false)->Arg(1)->Arg(2)->UseRealTime();
 }

@@ -55,6 +55,18 @@ void transpose_k_8x8(const AttentionArgs& a, int kvh, int64_t j0, int d0, float*
   for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + 8 * i, _mm256_cvtph_ps(c[i]));
 }
 
+// The cache rows of one KV head sit kv_stride apart (the other heads'
+// slices in between), a pattern the hardware prefetchers follow poorly:
+// fetch the head slices of rows [j0, j0 + n) (below n_max) ahead of use.
+constexpr int64_t kPrefetchRows = 32;
+void prefetch_kv_rows(const uint16_t* base, int64_t stride, int kvh, int hd, int64_t j0, int64_t n, int64_t n_max) {
+  for (int64_t j = j0; j < std::min(j0 + n, n_max); ++j) {
+    const char* row = reinterpret_cast<const char*>(base + j * stride + static_cast<int64_t>(kvh) * hd);
+    for (int o = 0; o < hd * 2; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+    _mm_prefetch(row + hd * 2 - 1, _MM_HINT_T0);  // the slice may straddle one more line
+  }
+}
+
 // Scores of NR rows (qf rows hd apart) at NB blocks of 8 positions (kt
 // blocks 8*hd apart) into s (rows `stride` apart).
 template <int NR, int NB>
@@ -156,6 +168,7 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
   // Scores, 16 positions per step; only rows that see the block compute it.
   for (int64_t jb = 0; jb < n_max; jb += 16) {
     const int nb = n_max - jb > 8 ? 2 : 1;
+    prefetch_kv_rows(a.k, a.kv_stride, kvh, hd, jb + kPrefetchRows, 16, n_max);
     for (int b = 0; b < nb; ++b) {
       for (int d = 0; d < hd; d += 8) transpose_k_8x8(a, kvh, jb + 8 * b, d, kt + b * 8 * hd + 8 * d);
     }
@@ -202,6 +215,7 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
   constexpr int64_t kTile = AttentionScratch::kVTile;
   for (int64_t jt = 0; jt < n_max; jt += kTile) {
     const int64_t m = std::min(kTile, n_max - jt);
+    prefetch_kv_rows(a.v, a.kv_stride, kvh, hd, jt + kTile, kTile, n_max);
     for (int64_t j = 0; j < m; ++j) {
       const uint16_t* v = a.v + (jt + j) * a.kv_stride + static_cast<int64_t>(kvh) * hd;
       for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(vt + j * hd + d, _mm256_cvtph_ps(load_u128(v + d)));
