@@ -141,14 +141,17 @@ void bench_attention(benchmark::State& state, KernelPath path) {
   }
   const int64_t n_tok = state.range(0), depth = state.range(1);
   const AttentionShape sh{32, 8, 64};
-  const int64_t qd = 32 * 64, kvd = 8 * 64, n_ctx = depth + n_tok;
+  const int64_t qd = 32 * 64, kvd = 8 * 64, n_ctx = (depth + n_tok + 7) / 8 * 8;
   std::mt19937_64 gen(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> q(static_cast<size_t>(qd * n_tok)), out(q.size());
-  for (float& v : q) v = dist(gen);
-  std::vector<uint16_t> k(static_cast<size_t>(kvd * n_ctx)), v(k.size());
-  for (auto& h : k) h = fp32_to_fp16(dist(gen));
-  for (auto& h : v) h = fp32_to_fp16(dist(gen));
+  for (float& x : q) x = dist(gen);
+  std::vector<float> kf(static_cast<size_t>(kvd * n_ctx)), vf(kf.size());
+  for (float& x : kf) x = dist(gen);
+  for (float& x : vf) x = dist(gen);
+  std::vector<uint16_t> k(kf.size()), v(kf.size());
+  const KvLayout cache{n_ctx, 64};
+  attention_store_kv(cache, 8, kf.data(), vf.data(), kvd, 0, n_ctx, k.data(), v.data());
   ThreadPool pool(1);
   std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, 1)));
   AttentionArgs a;
@@ -156,8 +159,7 @@ void bench_attention(benchmark::State& state, KernelPath path) {
   a.q_stride = qd;
   a.k = k.data();
   a.v = v.data();
-  a.kv_stride = kvd;
-  a.n_ctx = n_ctx;
+  a.cache = cache;
   a.n_tok = n_tok;
   a.pos0 = depth;
   a.shape = sh;

@@ -5,6 +5,11 @@
 // and soft-maxed in f32 (sum in double), and the probabilities are rounded
 // to f16 before the V product (ggml converts them to V's type).
 //
+// The f16 KV cache has the layout attention reads best (KvLayout): for
+// each KV head, keys in blocks of 8 positions stored dimension-major (one
+// 16-byte load gives one dimension of 8 positions, the operand of a vector
+// of 8 scores) and values position-major (one head's rows contiguous).
+//
 // Work is split into items of (KV head, block of query tokens): the item's
 // rows are the query heads sharing that KV head for each token of the
 // block, so every K and V row loaded serves all of them. Per item the
@@ -30,13 +35,29 @@ struct AttentionShape {
   int head_dim = 0;  // a multiple of 8
 };
 
+// Where position `pos`, dimension `d` of KV head `kvh` lives in one layer's
+// f16 key and value caches of `capacity` positions (a multiple of 8).
+struct KvLayout {
+  int64_t capacity = 0;
+  int head_dim = 0;
+  int64_t k_index(int kvh, int64_t pos, int d) const {
+    return ((kvh * (capacity / 8) + pos / 8) * head_dim + d) * 8 + pos % 8;
+  }
+  int64_t v_index(int kvh, int64_t pos, int d) const { return (kvh * capacity + pos) * head_dim + d; }
+};
+
+// Writes n_tok rows of keys and values (f32, n_head_kv*head_dim each, row
+// stride `stride`) for positions pos0.. into one layer's caches, rounded to
+// f16 (to nearest even, as fp32_to_fp16).
+void attention_store_kv(const KvLayout& l, int n_head_kv, const float* k, const float* v, int64_t stride,
+                        int64_t pos0, int64_t n_tok, uint16_t* k_cache, uint16_t* v_cache);
+
 struct AttentionArgs {
   const float* q = nullptr;     // n_tok rows of n_head*head_dim floats
   int64_t q_stride = 0;
-  const uint16_t* k = nullptr;  // f16 cache rows (one per position) of n_head_kv*head_dim
+  const uint16_t* k = nullptr;  // one layer's caches (KvLayout)
   const uint16_t* v = nullptr;
-  int64_t kv_stride = 0;
-  int64_t n_ctx = 0;            // cache rows allocated: rows [0, n_ctx) may be read
+  KvLayout cache;
   int64_t n_tok = 0;            // token t is at position pos0 + t and sees [0, pos0 + t]
   int64_t pos0 = 0;
   AttentionShape shape;
@@ -45,7 +66,8 @@ struct AttentionArgs {
   int64_t out_stride = 0;
 };
 
-// Floats of scratch attention_f16kv needs for a cache of n_ctx positions.
+// Floats of scratch attention_f16kv needs for a cache of n_ctx positions
+// (the capacity).
 int64_t attention_scratch_floats(int64_t n_ctx, const AttentionShape& s, int n_threads);
 
 void attention_f16kv(const AttentionArgs& a, float* scratch, ThreadPool& pool,
@@ -60,7 +82,7 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
 // Per-thread scratch layout shared by both versions.
 struct AttentionScratch {
   int64_t max_rows;   // rows of one item
-  int64_t row_pad;    // floats per score row (n_ctx rounded up, plus a block)
+  int64_t row_pad;    // floats per score row (n_ctx rounded up, plus two blocks)
   int64_t floats;     // total per thread
   static AttentionScratch for_shape(int64_t n_ctx, const AttentionShape& s);
   static constexpr int64_t kVTile = 32;  // positions of V converted at a time

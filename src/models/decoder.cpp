@@ -76,16 +76,16 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
       rope_apply(rope, cs, sn, q_.data() + t * QD, static_cast<int>(c.n_head), static_cast<int>(c.head_dim));
       rope_apply(rope, cs, sn, k_.data() + t * KVD, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim));
     });
-    // Keys and values, rounded to f16, straight into the cache rows.
-    f32_to_f16_row(k_.data(), kv_.k(l) + pos0 * KVD, n_tok * KVD);
-    f32_to_f16_row(v_.data(), kv_.v(l) + pos0 * KVD, n_tok * KVD);
+    // The cache memory holds attention's own layout (kernels/attention.h).
+    const KvLayout cache{kv_.n_ctx(), static_cast<int>(c.head_dim)};
+    attention_store_kv(cache, static_cast<int>(c.n_head_kv), k_.data(), v_.data(), KVD, pos0, n_tok, kv_.k(l),
+                       kv_.v(l));
     AttentionArgs att;
     att.q = q_.data();
     att.q_stride = QD;
     att.k = kv_.k(l);
     att.v = kv_.v(l);
-    att.kv_stride = KVD;
-    att.n_ctx = n_ctx_;
+    att.cache = cache;
     att.n_tok = n_tok;
     att.pos0 = pos0;
     att.shape = shape;

@@ -29,7 +29,8 @@ Context::Context(const Model& model, const ContextParams& params)
       n_ctx_(pick_n_ctx(model.config(), params.n_ctx)),
       n_batch_(std::max<int64_t>(1, std::min(params.n_batch, n_ctx_))),
       pool_(params.n_threads > 0 ? params.n_threads : default_thread_count()),
-      kv_(model.config().n_layer, n_ctx_, model.config().kv_dim()) {
+      // Capacity rounded up to whole 8-position blocks (attention's layout).
+      kv_(model.config().n_layer, (n_ctx_ + 7) / 8 * 8, model.config().kv_dim()) {
   const ModelConfig& c = model.config();
   const auto nb = static_cast<size_t>(n_batch_);
   x_.resize(nb * c.n_embd);
@@ -43,7 +44,7 @@ Context::Context(const Model& model, const ContextParams& params)
   rope_sin_.resize(nb * (c.n_rot / 2));
   const AttentionShape shape{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
                              static_cast<int>(c.head_dim)};
-  att_scratch_.resize(static_cast<size_t>(attention_scratch_floats(n_ctx_, shape, pool_.size())));
+  att_scratch_.resize(static_cast<size_t>(attention_scratch_floats(kv_.n_ctx(), shape, pool_.size())));
   // Scratch for the largest group of products the forward pass runs.
   size_t act = 0;
   const ModelWeights& w = model.weights();

@@ -7,7 +7,8 @@
 //  - attention_rows_avx2 against attention_rows_ref and attention_f16kv on
 //    both paths, for MHA/GQA/MQA groups, head sizes 32..128, prefill blocks
 //    with and without earlier context, single-token decode at depth, and a
-//    cache exactly as long as the positions used (no reads past it).
+//    cache just long enough (no reads past it); attention_store_kv puts
+//    every key and value where KvLayout says.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -123,19 +124,29 @@ TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
   ThreadPool pool(2);
   for (const AttnCase& c : cases) {
     const AttentionShape sh{c.n_head, c.n_head_kv, c.head_dim};
-    const int64_t n_ctx = c.pos0 + c.n_tok;  // cache exactly as long as needed
+    const int64_t n_ctx = (c.pos0 + c.n_tok + 7) / 8 * 8;  // the smallest capacity that holds them
     const int64_t qd = c.n_head * c.head_dim, kvd = c.n_head_kv * c.head_dim;
     const auto q = test::random_floats(rng, qd * c.n_tok, 2.0f);
+    const KvLayout cache{n_ctx, c.head_dim};
     std::vector<uint16_t> k(static_cast<size_t>(kvd * n_ctx)), v(k.size());
-    for (auto& h : k) h = fp32_to_fp16(2.0f * rng.normal());
-    for (auto& h : v) h = fp32_to_fp16(rng.normal());
+    const auto kf = test::random_floats(rng, kvd * n_ctx, 2.0f), vf = test::random_floats(rng, kvd * n_ctx);
+    attention_store_kv(cache, c.n_head_kv, kf.data(), vf.data(), kvd, 0, n_ctx, k.data(), v.data());
+    // The store put every value where the layout says, rounded to f16.
+    for (int h = 0; h < c.n_head_kv; ++h) {
+      for (int64_t p = 0; p < n_ctx; ++p) {
+        for (int d = 0; d < c.head_dim; ++d) {
+          const size_t src = static_cast<size_t>(p * kvd + h * c.head_dim + d);
+          ASSERT_EQ(k[static_cast<size_t>(cache.k_index(h, p, d))], fp32_to_fp16(kf[src]));
+          ASSERT_EQ(v[static_cast<size_t>(cache.v_index(h, p, d))], fp32_to_fp16(vf[src]));
+        }
+      }
+    }
     AttentionArgs a;
     a.q = q.data();
     a.q_stride = qd;
     a.k = k.data();
     a.v = v.data();
-    a.kv_stride = kvd;
-    a.n_ctx = n_ctx;
+    a.cache = cache;
     a.n_tok = c.n_tok;
     a.pos0 = c.pos0;
     a.shape = sh;
