@@ -31,6 +31,14 @@ constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
 __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, kRound)); }
 
+// Software prefetch of [p, p + bytes): the K and V streams of one head are
+// contiguous but restart for every item and pass, too often for the
+// hardware prefetchers to ramp up.
+void prefetch_lines(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+}
+
 // Scores of NR rows (qf rows hd apart) at NB blocks of 8 positions (kb:
 // the first block's keys, dimension-major; blocks 8*hd apart) into s (rows
 // `stride` apart).
@@ -134,6 +142,8 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
   for (int64_t jb = 0; jb < n_max; jb += 16) {
     const int nb = n_max - jb > 8 ? 2 : 1;
     const uint16_t* kb = keys + jb * hd;
+    // Fetch the next step's keys (16 positions x hd f16) while this one runs.
+    if (jb + 16 < n_max) prefetch_lines(kb + 16 * hd, 16 * hd * 2);
     const int r0 = static_cast<int>(std::max<int64_t>(0, jb - a.pos0 - t0)) * group;
     if (nb == 2) {
       qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride);
@@ -177,6 +187,7 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
   for (int64_t jt = 0; jt < n_max; jt += kTile) {
     const int64_t m = std::min(kTile, n_max - jt);
     const uint16_t* v = a.v + a.cache.v_index(kvh, jt, 0);  // m rows of hd, contiguous
+    if (jt + kTile < n_max) prefetch_lines(v + kTile * hd, std::min(kTile, n_max - jt - kTile) * hd * 2);
     for (int64_t e = 0; e < m * hd; e += 8) _mm256_storeu_ps(vt + e, _mm256_cvtph_ps(load_u128(v + e)));
     const int r0 = static_cast<int>(std::max<int64_t>(0, jt - a.pos0 - t0)) * group;
     for (int r = r0; r < n_rows; ++r) {
