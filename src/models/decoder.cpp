@@ -28,22 +28,6 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
   const int64_t pos0 = n_past_;
   const int64_t E = c.n_embd, QD = c.q_dim(), KVD = c.kv_dim(), FF = c.n_ff;
 
-  for (int64_t t = 0; t < n_tok; ++t) dequantize_row(w.tok_embd, tokens[t], x_.data() + t * E);
-
-  RopeParams rope;
-  rope.style = c.rope_style;
-  rope.n_rot = c.n_rot;
-  rope.freq_base = c.rope_base;
-  rope.freq_scale = c.rope_freq_scale;
-  rope.freq_factors = w.rope_freqs;
-  const int64_t half = c.n_rot / 2;
-  for (int64_t t = 0; t < n_tok; ++t) {
-    rope_cache(rope, pos0 + t, rope_cos_.data() + t * half, rope_sin_.data() + t * half);
-  }
-  const AttentionShape shape{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
-                             static_cast<int>(c.head_dim)};
-  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-
   // Per-token row operations: inline for one token (decode), spread over
   // the pool in blocks of tokens for a prompt.
   auto per_token = [&](auto&& fn) {
@@ -56,6 +40,20 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
       for (int64_t t = b * kBlock; t < std::min(n_tok, (b + 1) * kBlock); ++t) fn(t);
     });
   };
+
+  per_token([&](int64_t t) { dequantize_row(w.tok_embd, tokens[t], x_.data() + t * E); });
+
+  RopeParams rope;
+  rope.style = c.rope_style;
+  rope.n_rot = c.n_rot;
+  rope.freq_base = c.rope_base;
+  rope.freq_scale = c.rope_freq_scale;
+  rope.freq_factors = w.rope_freqs;
+  const int64_t half = c.n_rot / 2;
+  per_token([&](int64_t t) { rope_cache(rope, pos0 + t, rope_cos_.data() + t * half, rope_sin_.data() + t * half); });
+  const AttentionShape shape{static_cast<int>(c.n_head), static_cast<int>(c.n_head_kv),
+                             static_cast<int>(c.head_dim)};
+  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 
   auto add_bias = [&](float* y, const float* bias, int64_t dim) {
     if (!bias) return;
