@@ -84,7 +84,9 @@ TEST(QuantizeGolden, PureQuantizationReproducesLlamaCppBlocks) {
                 static_cast<long long>(m.blocks), m.percent());
     EXPECT_EQ(m.types_differ, 0) << type;
     EXPECT_GT(m.blocks, 0) << type;
-    if (required) EXPECT_GE(m.percent(), 99.9) << type;
+    if (required) {
+      EXPECT_GE(m.percent(), 99.9) << type;
+    }
   }
 }
 
