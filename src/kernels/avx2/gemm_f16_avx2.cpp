@@ -7,6 +7,9 @@
 // (vec_dot_f16_f16_ref, which sums in double) is f32 summation, as for
 // vec_dot_f16_f16_avx2. Each activation row keeps several independent sums
 // when few rows are in flight so the FMA latency stays hidden.
+#include <type_traits>
+#include <vector>
+
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/avx2/simd_avx2.h"
 
@@ -15,11 +18,26 @@ namespace {
 
 using namespace avx2;
 
+// Where a kernel's weight vectors come from: the f16 tiles themselves
+// (widened on every use), or a panel of the same rows already widened to
+// f32, element-major with 8 * NT floats per element (prefill: widened once,
+// reused by every group of activation rows).
+struct FromTiles {
+  const uint8_t* tile;
+  size_t tile_bytes;
+  __m256 load(int64_t k, int u) const { return _mm256_cvtph_ps(load_u128(tile + u * tile_bytes + 16 * k)); }
+};
+template <int NT>
+struct FromPanel {
+  const float* panel;
+  __m256 load(int64_t k, int u) const { return _mm256_loadu_ps(panel + (NT * k + u) * 8); }
+};
+
 // NT tiles (1 or 2: 8 or 16 weight rows, two weight vectors per element)
 // times N activation rows. Two tiles halve the broadcast loads per FMA.
-template <int NT, int N>
-void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_t* act, size_t stride, float* y,
-              int64_t ldy, bool accumulate) {
+template <int NT, int N, typename Weights>
+void f16_rows(int64_t n_in, const Weights& src, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+              bool accumulate) {
   // Independent sums per (row, tile) so >= 8 FMA chains are in flight.
   constexpr int S = NT * N >= 8 ? 1 : (NT * N >= 4 ? 2 : (NT * N >= 2 ? 4 : 8));
   const float* a[N];
@@ -32,7 +50,7 @@ void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_
   }
   auto step = [&](int64_t k, int s) {
     __m256 w[NT];
-    for (int u = 0; u < NT; ++u) w[u] = _mm256_cvtph_ps(load_u128(tile + u * tile_bytes + 16 * k));
+    for (int u = 0; u < NT; ++u) w[u] = src.load(k, u);
     for (int n = 0; n < N; ++n) {
       const __m256 b = _mm256_broadcast_ss(a[n] + k);
       for (int u = 0; u < NT; ++u) acc[n][u][s] = _mm256_fmadd_ps(w[u], b, acc[n][u][s]);
@@ -42,9 +60,9 @@ void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_
   for (; k + S <= n_in; k += S) {
     // Decode streams the weights once (see prefetch_stream); there S >= 4,
     // so each step covers whole 64-byte lines of every tile.
-    if constexpr (N == 1) {
+    if constexpr (N == 1 && std::is_same_v<Weights, FromTiles>) {
       static_assert(16 * S >= 64);
-      for (int u = 0; u < NT; ++u) prefetch_stream<16 * S>(tile + u * tile_bytes + 16 * k);
+      for (int u = 0; u < NT; ++u) prefetch_stream<16 * S>(src.tile + u * src.tile_bytes + 16 * k);
     }
     for (int s = 0; s < S; ++s) step(k + s, s);
   }
@@ -62,17 +80,37 @@ void f16_rows(int64_t n_in, const uint8_t* tile, size_t tile_bytes, const uint8_
 
 void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  // Enough activation rows to pay for widening a tile pair once into a
+  // per-thread f32 panel (grown on first use, then reused).
+  constexpr int64_t kPanelMinRows = 12;
+  thread_local std::vector<float> panel;
   int64_t i = 0;
   for (; i + 2 <= n_tiles; i += 2) {
-    for_act_groups<6>(n_act, [&](auto n, int64_t t) {
-      f16_rows<2, decltype(n)::value>(n_in, tiles + i * tile_bytes, tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
+    const uint8_t* pair = tiles + i * tile_bytes;
+    if (n_act >= kPanelMinRows) {
+      if (panel.size() < static_cast<size_t>(16 * n_in)) panel.resize(static_cast<size_t>(16 * n_in));
+      for (int64_t k = 0; k < n_in; ++k) {
+        _mm256_storeu_ps(panel.data() + 16 * k, _mm256_cvtph_ps(load_u128(pair + 16 * k)));
+        _mm256_storeu_ps(panel.data() + 16 * k + 8, _mm256_cvtph_ps(load_u128(pair + tile_bytes + 16 * k)));
+      }
+      const FromPanel<2> src{panel.data()};
+      for_act_groups<6>(n_act, [&](auto n, int64_t t) {
+        f16_rows<2, decltype(n)::value>(n_in, src, act + t * act_stride, act_stride, y + t * ldy + 8 * i, ldy,
+                                        accumulate);
+      });
+    } else {
+      const FromTiles src{pair, tile_bytes};
+      for_act_groups<6>(n_act, [&](auto n, int64_t t) {
+        f16_rows<2, decltype(n)::value>(n_in, src, act + t * act_stride, act_stride, y + t * ldy + 8 * i, ldy,
+                                        accumulate);
+      });
+    }
   }
   if (i < n_tiles) {
+    const FromTiles src{tiles + i * tile_bytes, tile_bytes};
     for_act_groups<8>(n_act, [&](auto n, int64_t t) {
-      f16_rows<1, decltype(n)::value>(n_in, tiles + i * tile_bytes, tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
+      f16_rows<1, decltype(n)::value>(n_in, src, act + t * act_stride, act_stride, y + t * ldy + 8 * i, ldy,
+                                      accumulate);
     });
   }
 }

@@ -97,6 +97,7 @@ void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
       constexpr int s = decltype(s_tag)::value, c = s / 2, h = s % 2;
       __m256i s16[N];
       for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
+#pragma GCC unroll 2
       for (int g = 0; g < 8; ++g) {
         const __m256i q = load_u256(blk + 128 + 32 * (8 * c + g));
         const __m256i nib = h == 0 ? _mm256_and_si256(q, m4) : _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
