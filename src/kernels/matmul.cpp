@@ -179,7 +179,9 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
   // Phase 2: work items = token blocks x row chunks.
   const int64_t tb_max = std::max<int64_t>(4, static_cast<int64_t>(kL2ActBudget / std::max<size_t>(act_row_total, 1)));
   const int64_t n_tblocks = (n_tok + tb_max - 1) / tb_max;
-  const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + 3) / 4 * 4;
+  // Whole groups of activation rows for the kernels (4 for int8, 6 for f16).
+  constexpr int64_t kTokenAlign = 12;
+  const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + kTokenAlign - 1) / kTokenAlign * kTokenAlign;
   // Rows of all products form one space (each product starting on a
   // multiple of kUnit), cut into "guided" chunks: each takes a share of the
   // rows still left, so the chunks shrink towards the end and the threads
