@@ -3,6 +3,7 @@
 // int8 dot-product peak (maddubs + madd), each with a given thread count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace kestrel {
@@ -27,6 +28,8 @@ HardwarePeaks measure_hardware_peaks(int n_threads);
 // The AVX2 inner loops (perf/avx2/peaks_avx2.cpp): each returns the number
 // of operations it performed in `iters` iterations.
 double f32_fma_loop_avx2(int64_t iters);
+// Sums `bytes` (a multiple of 32, 32-byte aligned) with 256-bit loads.
+uint64_t stream_read_avx2(const void* data, size_t bytes);
 double int8_dot_loop_avx2(int64_t iters);
 
 }  // namespace kestrel

@@ -44,4 +44,22 @@ double int8_dot_loop_avx2(int64_t iters) {
   return static_cast<double>(iters) * 8 * 32 * 2;  // 32 multiply-adds per maddubs, 2 ops each
 }
 
+uint64_t stream_read_avx2(const void* data, size_t bytes) {
+  // Eight independent 256-bit accumulators: the loop issues a load per
+  // cycle or more, far above what DRAM delivers, so its speed is the
+  // memory system's, not the core's.
+  const auto* p = static_cast<const __m256i*>(data);
+  const size_t n = bytes / sizeof(__m256i);
+  __m256i acc[8];
+  for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_add_epi64(acc[k], _mm256_load_si256(p + i + k));
+  }
+  for (; i < n; ++i) acc[0] = _mm256_add_epi64(acc[0], _mm256_load_si256(p + i));
+  __m256i s = acc[0];
+  for (int k = 1; k < 8; ++k) s = _mm256_add_epi64(s, acc[k]);
+  return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 3));
+}
+
 }  // namespace kestrel
