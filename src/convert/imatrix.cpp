@@ -1,6 +1,7 @@
 // Importance matrices: collection, GGUF file I/O, and the command driver
 // (imatrix.h).
 #include "convert/imatrix.h"
+#include "eval/perplexity.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -194,13 +195,7 @@ void ImatrixCollector::observe(const WeightMatrix& w, const float* x, int64_t n_
 
 ImatrixRun compute_imatrix(const Model& model, std::span<const TokenId> tokens, const ImatrixOptions& opt) {
   const int64_t n_ctx = opt.n_ctx;
-  if (n_ctx < 4) throw Error("imatrix: the context must be at least 4 tokens");
-  int64_t n_chunks = static_cast<int64_t>(tokens.size()) / n_ctx;
-  if (n_chunks == 0) {
-    throw Error("imatrix: the text has " + std::to_string(tokens.size()) + " tokens, fewer than one chunk of " +
-                std::to_string(n_ctx) + " (use a longer text or a smaller -c)");
-  }
-  if (opt.n_chunks > 0) n_chunks = std::min(n_chunks, opt.n_chunks);
+  const int64_t n_chunks = count_chunks(tokens.size(), n_ctx, opt.n_chunks, "imatrix");
   ContextParams cp;
   cp.n_ctx = n_ctx;
   cp.n_threads = opt.n_threads;

@@ -34,16 +34,20 @@ double percentile(std::vector<double>& sorted, double q) {
 
 }  // namespace
 
+int64_t count_chunks(size_t n_tokens, int64_t n_ctx, int64_t max_chunks, const std::string& tool) {
+  if (n_ctx < 4) throw Error(tool + ": the context must be at least 4 tokens");
+  int64_t n_chunks = static_cast<int64_t>(n_tokens) / n_ctx;
+  if (n_chunks == 0) {
+    throw Error(tool + ": the text has " + std::to_string(n_tokens) + " tokens, fewer than one chunk of " +
+                std::to_string(n_ctx) + " (use a longer text or a smaller -c)");
+  }
+  return max_chunks > 0 ? std::min(n_chunks, max_chunks) : n_chunks;
+}
+
 PerplexityResult evaluate_perplexity(const Model& model, std::span<const TokenId> tokens,
                                      const PerplexityOptions& opt) {
   const int64_t n_ctx = opt.n_ctx;
-  if (n_ctx < 4) throw Error("perplexity: context must be at least 4 tokens");
-  int64_t n_chunks = static_cast<int64_t>(tokens.size()) / n_ctx;
-  if (n_chunks == 0) {
-    throw Error("perplexity: the text has " + std::to_string(tokens.size()) + " tokens, fewer than one chunk of " +
-                std::to_string(n_ctx) + " (use a longer text or a smaller -c)");
-  }
-  if (opt.n_chunks > 0) n_chunks = std::min(n_chunks, opt.n_chunks);
+  const int64_t n_chunks = count_chunks(tokens.size(), n_ctx, opt.n_chunks, "perplexity");
   const int64_t first = n_ctx / 2;
   const int64_t per_chunk = n_ctx - 1 - first;
   const auto n_vocab = static_cast<uint32_t>(model.config().n_vocab);

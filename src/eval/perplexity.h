@@ -53,6 +53,11 @@ struct PerplexityResult {
 PerplexityResult evaluate_perplexity(const Model& model, std::span<const TokenId> tokens,
                                      const PerplexityOptions& opt);
 
+// Whole chunks of n_ctx in a text of n_tokens, capped at max_chunks when
+// positive. Throws kestrel::Error (prefixed with `tool`) for n_ctx < 4 or a
+// text shorter than one chunk. Shared by perplexity and imatrix runs.
+int64_t count_chunks(size_t n_tokens, int64_t n_ctx, int64_t max_chunks, const std::string& tool);
+
 // exp(mean) and llama.cpp's error estimate from per-token negative log-likelihoods.
 void perplexity_from_nll(std::span<const double> nll, double& ppl, double& err);
 
