@@ -14,7 +14,11 @@ namespace kestrel {
 namespace {
 
 constexpr int64_t kRowsTarget = 32;               // rows per item when tokens allow
-constexpr int64_t kScoreBytes = int64_t(1) << 19;  // an item's score rows, to stay in L2
+// An item's score rows. Each K/V row loaded serves every row of the item, so
+// for a long prompt deep into the context more rows win even when their
+// scores no longer fit in L2: per row and position the scores cost ~16
+// bytes of cache traffic (four passes), the K/V rows 256 / rows bytes.
+constexpr int64_t kScoreBytes = int64_t(8) << 20;
 
 }  // namespace
 
@@ -87,7 +91,7 @@ void attention_f16kv(const AttentionArgs& a, float* scratch, ThreadPool& pool, K
   const AttentionScratch layout = AttentionScratch::for_shape(a.cache.capacity, s);
   const int64_t group = s.n_head / s.n_head_kv;
   // Tokens per item: as many as the row budget allows, fewer when the score
-  // rows would outgrow L2.
+  // rows would outgrow kScoreBytes.
   const int64_t n_kv_max = a.pos0 + a.n_tok;
   const int64_t by_cache = kScoreBytes / (group * n_kv_max * static_cast<int64_t>(sizeof(float)));
   const int64_t tq = std::clamp<int64_t>(by_cache, 1, layout.max_rows / group);

@@ -14,8 +14,8 @@
 // rows are the query heads sharing that KV head for each token of the
 // block, so every K and V row loaded serves all of them. Per item the
 // scores of its rows live in a per-thread buffer of n_ctx floats per row
-// (never a score matrix over the whole prompt), the block size is chosen
-// to keep that buffer within L2, and three passes run over it: scores,
+// (never a score matrix over the whole prompt; its size is bounded), and
+// three passes run over it: scores,
 // softmax, then the V product. The AVX2 path (kernels/avx2/attention_avx2.cpp)
 // performs the same float operations per element in the same order as the
 // scalar path (the products of f16 values are exact, so FMA changes
