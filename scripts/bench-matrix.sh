@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the `kestrel bench` matrix of issue #4: the llama-3.2-1b and
 # tinyllama-1.1b shapes, types Q4_0 / Q4_K_M / Q8_0 / F16, pp512 and tg128
-# at depth 0 and tg128 at depth 4096, with 1 and 2 threads, and collects the
-# markdown tables (with roofline fractions) in one file.
+# at depth 0 and tg128 at depth 4096 (or the deepest the model's trained
+# context allows: tinyllama's is 2048), with 1 and 2 threads, and collects
+# the markdown tables (with roofline fractions) in one file.
 #
 # usage: scripts/bench-matrix.sh [-k KESTREL] [-m MODEL_DIR] [-r REPS] [-t THREADS]
 #                                [-s SHAPES] [-y TYPES] [--no-depth] [-o OUT.md]
@@ -17,7 +18,7 @@ reps=3
 threads=1,2
 shapes="llama-3.2-1b tinyllama-1.1b"
 types="Q4_0 Q4_K_M Q8_0 F16"
-depth=1
+depth=4096
 out=bench-matrix.md
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     -y) types=$2; shift 2 ;;
     -o) out=$2; shift 2 ;;
     --no-depth) depth=0; shift ;;
-    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
   esac
 done
@@ -38,7 +39,7 @@ mkdir -p "$model_dir"
 {
   echo "# kestrel bench matrix"
   echo
-  echo "binary: \`$kestrel\`, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "binary: \`$kestrel\`, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
 } > "$out"
@@ -52,10 +53,15 @@ for shape in $shapes; do
     fi
     echo "## $shape $type" >> "$out"
     echo >> "$out"
-    "$kestrel" bench -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" >> "$out"
+    "$kestrel" bench -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" >> "$out" || echo "(bench failed)" >> "$out"
     echo >> "$out"
-    if [ "$depth" = 1 ]; then
-      "$kestrel" bench -m "$model" -p 0 -n 128 -d 4096 -t "$threads" -r "$reps" >> "$out"
+    if [ "$depth" -gt 0 ]; then
+      # The deepest start that fits the trained context with 128 tokens and
+      # the warm-up token after it.
+      ctx=$("$kestrel" inspect "$model" | awk '$1 ~ /\.context_length$/ { print $2; exit }')
+      d=$depth
+      if [ -n "$ctx" ] && [ $((d + 129)) -gt "$ctx" ]; then d=$((ctx - 129)); fi
+      "$kestrel" bench -m "$model" -p 0 -n 128 -d "$d" -t "$threads" -r "$reps" >> "$out" || echo "(bench failed)" >> "$out"
       echo >> "$out"
     fi
   done
