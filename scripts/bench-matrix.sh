@@ -58,7 +58,7 @@ for shape in $shapes; do
     if [ "$depth" -gt 0 ]; then
       # The deepest start that fits the trained context with 128 tokens and
       # the warm-up token after it.
-      ctx=$("$kestrel" inspect "$model" | awk '$1 ~ /\.context_length$/ { print $2; exit }')
+      ctx=$("$kestrel" inspect "$model" | awk '$1 ~ /\.context_length$/ && !v { v = $2 } END { print v }')
       d=$depth
       if [ -n "$ctx" ] && [ $((d + 129)) -gt "$ctx" ]; then d=$((ctx - 129)); fi
       "$kestrel" bench -m "$model" -p 0 -n 128 -d "$d" -t "$threads" -r "$reps" >> "$out" || echo "(bench failed)" >> "$out"
