@@ -208,21 +208,9 @@ TopSpec RowEngine::find_top_by_counts(int64_t c) {
   if (c > n_finite) return TopSpec{kNegInf, c - n_finite};  // every finite one, then -inf ones
   float lo = kNegInf, hi = st.max;
   int64_t count_lo = n_finite, count_hi = 0;  // #{x > lo} >= c > #{x > hi}
-  for (int k = 1; k < np; ++k) {
-    if (counts[k] >= c) {
-      lo = t[k];
-      count_lo = counts[k];
-    } else {
-      hi = t[k];
-      count_hi = counts[k];
-      break;
-    }
-  }
-  while (count_lo - count_hi > kBracketElems) {
-    const int np2 = make_probes(lo, hi, lo == kNegInf ? finite().min : lo, t);
-    if (np2 == 0) break;
-    k_->count_above(view_.x, nullptr, n, t, np2, counts, nullptr);
-    for (int k = 0; k < np2; ++k) {
+  // Narrows [lo, hi] to the probes (ascending) that bracket the c-th value.
+  auto narrow = [&](int first, int n_probes) {
+    for (int k = first; k < n_probes; ++k) {
       if (counts[k] >= c) {
         lo = t[k];
         count_lo = counts[k];
@@ -232,6 +220,13 @@ TopSpec RowEngine::find_top_by_counts(int64_t c) {
         break;
       }
     }
+  };
+  narrow(1, np);
+  while (count_lo - count_hi > kBracketElems) {
+    const int np2 = make_probes(lo, hi, lo == kNegInf ? finite().min : lo, t);
+    if (np2 == 0) break;
+    k_->count_above(view_.x, nullptr, n, t, np2, counts, nullptr);
+    narrow(0, np2);
   }
   const int64_t cnt = k_->gather_range(view_.x, nullptr, n, bmax_.data(), lo, hi, tmp_x_.data(),
                                        nullptr, tmp_pos_.data());
