@@ -29,7 +29,7 @@ HardwarePeaks measure_hardware_peaks(int n_threads);
 // of operations it performed in `iters` iterations.
 double f32_fma_loop_avx2(int64_t iters);
 // Sums `bytes` (a multiple of 32, 32-byte aligned) with 256-bit loads.
-uint64_t stream_read_avx2(const void* data, size_t bytes);
+uint64_t stream_read_avx2(const void* data, size_t bytes, bool prefetch);
 double int8_dot_loop_avx2(int64_t iters);
 
 }  // namespace kestrel
