@@ -59,6 +59,13 @@ Context::Context(const Model& model, const ContextParams& params)
   logits_.resize(static_cast<size_t>(c.n_vocab));
 }
 
+void Context::truncate(int64_t n) {
+  if (n < 0 || n > n_past_) {
+    throw Error("truncate: position " + std::to_string(n) + " outside 0.." + std::to_string(n_past_));
+  }
+  n_past_ = n;
+}
+
 void Context::decode(std::span<const TokenId> tokens, bool all_logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw Error("decode: no tokens");

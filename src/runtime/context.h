@@ -56,6 +56,11 @@ class Context {
   // Forgets all positions (the cache memory is reused).
   void clear() { n_past_ = 0; }
 
+  // Forgets the positions from n on (n <= n_past()): the cache keeps what
+  // positions 0..n-1 wrote, so a later decode continues from there as if
+  // the forgotten tokens had never been evaluated.
+  void truncate(int64_t n);
+
   // Installs (or removes, with nullptr) an observer of matrix-product inputs.
   void set_matmul_observer(MatmulObserver* obs) { observer_ = obs; }
 

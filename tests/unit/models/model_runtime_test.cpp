@@ -107,6 +107,33 @@ TEST(Runtime, ScalarAndAutoKernelPathsAgree) {
   }
 }
 
+TEST(Runtime, TruncateRollsBackToAnEarlierPosition) {
+  // Prefix, other tokens, truncate back to the prefix, then a continuation:
+  // the logits equal those of prefix + continuation in a fresh context
+  // (bit for bit: quantized products are split-invariant). kestrel bench
+  // relies on this to fill a deep cache once per depth.
+  const auto m = Model::load(make_tiny("Q4_0"));
+  const std::vector<TokenId> prefix = {1, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};  // 11: not a multiple of 8
+  const std::vector<TokenId> other = {300, 301, 302, 303, 304, 305, 306};
+  const std::vector<TokenId> cont = {40, 41, 42};
+  ContextParams cp;
+  cp.n_ctx = 64;
+  cp.n_threads = 2;
+  Context fresh(*m, cp), reused(*m, cp);
+  fresh.decode(prefix, false);
+  fresh.decode(cont, true);
+  reused.decode(prefix, false);
+  reused.decode(other, false);
+  reused.truncate(static_cast<int64_t>(prefix.size()));
+  EXPECT_EQ(reused.n_past(), 11);
+  reused.decode(cont, true);
+  for (int64_t i = 0; i < 3; ++i) {
+    for (int64_t v = 0; v < m->config().n_vocab; ++v) ASSERT_EQ(fresh.logits(i)[v], reused.logits(i)[v]) << i << " " << v;
+  }
+  EXPECT_NE(error_of([&] { reused.truncate(15); }).find("outside 0..14"), std::string::npos);
+  EXPECT_NE(error_of([&] { reused.truncate(-1); }), "");
+}
+
 TEST(Runtime, PromptLongerThanContextIsAClearError) {
   const auto m = Model::load(make_tiny("Q4_0"));
   ContextParams cp;
