@@ -3,9 +3,13 @@
 //  gemv/<type>/<path>     one token through a 2048 x 8192 matrix (the
 //                         llama-3.2-1b FFN shape): weight GB/s, the decode
 //                         figure to compare with memory bandwidth;
-//  gemv_dram/<type>       the same, cycling through 640 MB of such matrices
-//                         so the weights come from memory as in decode:
-//                         compare with the 1-thread read bandwidth;
+//  gemv_l2/<type>         one token through 2048 x 256 (<= 1 MB, stays in
+//                         L2): the decode kernels' compute-bound GB/s,
+//                         which must stay well above the bandwidth;
+//  gemv_dram/<type>/<threads>  the same, cycling through 640 MB of such
+//                         matrices so the weights come from memory as in
+//                         decode: compare with the read bandwidth of as
+//                         many threads (kestrel bench prints it);
 //  gemm/<type>/<path>/T   T tokens through the same matrix: GFLOP/s (2 per
 //                         multiply-add), the prefill figure;
 //  pool/<kind>/<threads>  one empty dispatch of the thread pool: the
@@ -34,6 +38,7 @@ namespace kestrel {
 namespace {
 
 constexpr int64_t kIn = 2048, kOut = 8192;
+constexpr int64_t kOutL2 = 256;  // a matrix that stays in L2: the kernels' compute-bound rate
 
 struct MatrixData {
   std::vector<uint8_t> bytes;
@@ -43,7 +48,7 @@ struct MatrixData {
   std::vector<uint8_t> scratch;
 };
 
-std::unique_ptr<MatrixData> make_matrix(DType t, int64_t n_tok, bool pack) {
+std::unique_ptr<MatrixData> make_matrix(DType t, int64_t n_tok, bool pack, int64_t kOut = kOut) {
   auto m = std::make_unique<MatrixData>();
   const TypeTraits& tt = type_traits(t);
   const size_t rb = row_bytes(tt, kIn);
@@ -66,12 +71,12 @@ std::unique_ptr<MatrixData> make_matrix(DType t, int64_t n_tok, bool pack) {
 
 enum class Path { Packed, VecDot, Scalar };
 
-void bench_product(benchmark::State& state, DType t, Path path, int64_t n_tok) {
+void bench_product(benchmark::State& state, DType t, Path path, int64_t n_tok, int64_t kOut) {
   if (path != Path::Scalar && !cpu_has_avx2()) {
     state.SkipWithError("CPU lacks AVX2");
     return;
   }
-  auto m = make_matrix(t, n_tok, path == Path::Packed);
+  auto m = make_matrix(t, n_tok, path == Path::Packed, kOut);
   if (path == Path::Packed && !m->w.packed) {
     state.SkipWithError("type has no packed format");
     return;
@@ -85,7 +90,7 @@ void bench_product(benchmark::State& state, DType t, Path path, int64_t n_tok) {
   }
   if (n_tok == 1) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(m->bytes.size()));
-  } else {
+  } else {  // (GFLOP/s of the full kOut rows)
     state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kIn * kOut * static_cast<double>(n_tok),
                                                    benchmark::Counter::kIsIterationInvariantRate,
                                                    benchmark::Counter::kIs1000);
@@ -112,7 +117,7 @@ void bench_gemv_dram(benchmark::State& state, DType t) {
     bufs.push_back(pack_weight_matrix(w));
     ws.push_back(w);
   }
-  ThreadPool pool(1);
+  ThreadPool pool(static_cast<int>(state.range(0)));
   int i = 0;
   for (auto _ : state) {
     matmul(ws[static_cast<size_t>(i)], m->x.data(), 1, m->y.data(), kOut, m->scratch.data(), pool);
@@ -186,16 +191,20 @@ void register_all() {
   for (const auto& t : types) {
     for (const auto& p : paths) {
       const std::string base = std::string(t.name) + "/" + p.name;
-      benchmark::RegisterBenchmark(("gemv/" + base).c_str(), bench_product, t.t, p.p, int64_t{1})
+      benchmark::RegisterBenchmark(("gemv/" + base).c_str(), bench_product, t.t, p.p, int64_t{1}, kOut)
           ->Unit(benchmark::kMillisecond);
       if (p.p == Path::Scalar) continue;  // minutes per run
-      benchmark::RegisterBenchmark(("gemm/" + base + "/64").c_str(), bench_product, t.t, p.p, int64_t{64})
+      if (p.p == Path::Packed) {
+        benchmark::RegisterBenchmark(("gemv_l2/" + std::string(t.name)).c_str(), bench_product, t.t, p.p, int64_t{1},
+                                     kOutL2)->Unit(benchmark::kMicrosecond);
+      }
+      benchmark::RegisterBenchmark(("gemm/" + base + "/64").c_str(), bench_product, t.t, p.p, int64_t{64}, kOut)
           ->Unit(benchmark::kMillisecond);
     }
   }
   for (const auto& t : types) {
     benchmark::RegisterBenchmark(("gemv_dram/" + std::string(t.name)).c_str(), bench_gemv_dram, t.t)
-        ->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
   benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto)
       ->Args({1, 4096})->Args({1, 32768})->Args({512, 0})->Unit(benchmark::kMillisecond);

@@ -41,10 +41,7 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Sum*>(act + n * stride) + b;
     __m256i s16[N];
     for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
-    // Not unrolled: unrolling lets the compiler start all 32 maddubs of a
-    // block before summing them, which spills.
-#pragma GCC unroll 1
-    for (int c = 0; c < 4; ++c) {
+    auto chunk = [&](int c) {
       const __m256i q = load_u256(blk + 16 + 32 * c);
       const __m256i lo = _mm256_and_si256(q, m4);                        // elements 4c..4c+3
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);  // elements 16+4c..
@@ -52,6 +49,15 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
         s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(lo, bcast_i32(a[n]->qs + 4 * c)));
         s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(hi, bcast_i32(a[n]->qs + 16 + 4 * c)));
       }
+    };
+    if constexpr (N <= 2) {
+      // Decode: unrolled, so the 4 chunks' loads and unpacking overlap.
+      chunk(0), chunk(1), chunk(2), chunk(3);
+    } else {
+      // Not unrolled: with 4 rows the compiler would start all 32 maddubs
+      // of a block before summing them, which spills.
+#pragma GCC unroll 1
+      for (int c = 0; c < 4; ++c) chunk(c);
     }
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
