@@ -113,6 +113,29 @@ void pv_row(const float* p, const float* v, int64_t n, int hd, float* o) {
   for (int c = 0; c < NV; ++c) _mm256_storeu_ps(o + 8 * c, acc[c]);
 }
 
+// pv_row for 4 rows that see the same n positions (rows p_stride apart in
+// p, o_stride apart in o), 16 dims at a time: each V vector loaded serves
+// all 4 rows. Every (row, dim) sum still runs over the positions in order.
+void pv_rows4(const float* p, int64_t p_stride, const float* v, int64_t n, int hd, float* o, int64_t o_stride) {
+  for (int d = 0; d < hd; d += 16) {
+    __m256 acc[4][2];
+    for (int r = 0; r < 4; ++r) {
+      for (int c = 0; c < 2; ++c) acc[r][c] = _mm256_loadu_ps(o + r * o_stride + d + 8 * c);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      const __m256 v0 = _mm256_loadu_ps(v + j * hd + d), v1 = _mm256_loadu_ps(v + j * hd + d + 8);
+      for (int r = 0; r < 4; ++r) {
+        const __m256 pj = _mm256_broadcast_ss(p + r * p_stride + j);
+        acc[r][0] = _mm256_fmadd_ps(pj, v0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(pj, v1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < 4; ++r) {
+      for (int c = 0; c < 2; ++c) _mm256_storeu_ps(o + r * o_stride + d + 8 * c, acc[r][c]);
+    }
+  }
+}
+
 }  // namespace
 
 void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch) {
@@ -192,6 +215,13 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
     const int r0 = static_cast<int>(std::max<int64_t>(0, jt - a.pos0 - t0)) * group;
     for (int r = r0; r < n_rows; ++r) {
       const int64_t n = std::min(m, row_n(r) - jt);
+      // Four heads of one token (same positions, consecutive outputs).
+      if (hd % 16 == 0 && r + 4 <= n_rows && row_t(r) == row_t(r + 3) && n > 0) {
+        float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
+        pv_rows4(S + r * stride + jt, stride, vt, n, hd, o, hd);
+        r += 3;
+        continue;
+      }
       const float* p = S + r * stride + jt;
       float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
       int d = 0;
