@@ -28,7 +28,8 @@ HardwarePeaks measure_hardware_peaks(int n_threads);
 // The AVX2 inner loops (perf/avx2/peaks_avx2.cpp): each returns the number
 // of operations it performed in `iters` iterations.
 double f32_fma_loop_avx2(int64_t iters);
-// Sums `bytes` (a multiple of 32, 32-byte aligned) with 256-bit loads.
+// Sums `bytes` (a multiple of 32, 32-byte aligned) with 256-bit loads,
+// with `prefetch` also requesting the lines 4 KiB ahead into L2.
 uint64_t stream_read_avx2(const void* data, size_t bytes, bool prefetch);
 double int8_dot_loop_avx2(int64_t iters);
 

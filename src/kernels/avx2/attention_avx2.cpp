@@ -100,39 +100,26 @@ void row_sums(float* const* rows, int64_t n, double* out) {
   for (int r = 0; r < R; ++r) out[r] = s[r];
 }
 
-// o[d] = sum_j p[j] * v[j][d] for j < n, v rows hd apart, added to o (NV
-// vectors of dims).
-template <int NV>
-void pv_row(const float* p, const float* v, int64_t n, int hd, float* o) {
-  __m256 acc[NV];
-  for (int c = 0; c < NV; ++c) acc[c] = _mm256_loadu_ps(o + 8 * c);
-  for (int64_t j = 0; j < n; ++j) {
-    const __m256 pj = _mm256_broadcast_ss(p + j);
-    for (int c = 0; c < NV; ++c) acc[c] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + j * hd + 8 * c), acc[c]);
+// For NR rows that see the same n positions (p rows p_stride apart, o rows
+// o_stride apart): o[r][d] += sum_j p[r][j] * v[j][d], v rows hd apart, NV
+// vectors of dims. Each V vector loaded serves all NR rows; every (row,
+// dim) sum still runs over the positions in order.
+template <int NR, int NV>
+void pv_tile(const float* p, int64_t p_stride, const float* v, int64_t n, int hd, float* o, int64_t o_stride) {
+  __m256 acc[NR][NV];
+  for (int r = 0; r < NR; ++r) {
+    for (int c = 0; c < NV; ++c) acc[r][c] = _mm256_loadu_ps(o + r * o_stride + 8 * c);
   }
-  for (int c = 0; c < NV; ++c) _mm256_storeu_ps(o + 8 * c, acc[c]);
-}
-
-// pv_row for 4 rows that see the same n positions (rows p_stride apart in
-// p, o_stride apart in o), 16 dims at a time: each V vector loaded serves
-// all 4 rows. Every (row, dim) sum still runs over the positions in order.
-void pv_rows4(const float* p, int64_t p_stride, const float* v, int64_t n, int hd, float* o, int64_t o_stride) {
-  for (int d = 0; d < hd; d += 16) {
-    __m256 acc[4][2];
-    for (int r = 0; r < 4; ++r) {
-      for (int c = 0; c < 2; ++c) acc[r][c] = _mm256_loadu_ps(o + r * o_stride + d + 8 * c);
+  for (int64_t j = 0; j < n; ++j) {
+    __m256 vj[NV];
+    for (int c = 0; c < NV; ++c) vj[c] = _mm256_loadu_ps(v + j * hd + 8 * c);
+    for (int r = 0; r < NR; ++r) {
+      const __m256 pj = _mm256_broadcast_ss(p + r * p_stride + j);
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm256_fmadd_ps(pj, vj[c], acc[r][c]);
     }
-    for (int64_t j = 0; j < n; ++j) {
-      const __m256 v0 = _mm256_loadu_ps(v + j * hd + d), v1 = _mm256_loadu_ps(v + j * hd + d + 8);
-      for (int r = 0; r < 4; ++r) {
-        const __m256 pj = _mm256_broadcast_ss(p + r * p_stride + j);
-        acc[r][0] = _mm256_fmadd_ps(pj, v0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(pj, v1, acc[r][1]);
-      }
-    }
-    for (int r = 0; r < 4; ++r) {
-      for (int c = 0; c < 2; ++c) _mm256_storeu_ps(o + r * o_stride + d + 8 * c, acc[r][c]);
-    }
+  }
+  for (int r = 0; r < NR; ++r) {
+    for (int c = 0; c < NV; ++c) _mm256_storeu_ps(o + r * o_stride + 8 * c, acc[r][c]);
   }
 }
 
@@ -215,18 +202,19 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
     const int r0 = static_cast<int>(std::max<int64_t>(0, jt - a.pos0 - t0)) * group;
     for (int r = r0; r < n_rows; ++r) {
       const int64_t n = std::min(m, row_n(r) - jt);
-      // Four heads of one token (same positions, consecutive outputs).
-      if (hd % 16 == 0 && r + 4 <= n_rows && row_t(r) == row_t(r + 3) && n > 0) {
+      // Four heads of one token (same positions, consecutive outputs):
+      // 4 rows x 16 dims per pass.
+      if (hd % 16 == 0 && r + 4 <= n_rows && row_t(r) == row_t(r + 3)) {
         float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
-        pv_rows4(S + r * stride + jt, stride, vt, n, hd, o, hd);
+        for (int d = 0; d < hd; d += 16) pv_tile<4, 2>(S + r * stride + jt, stride, vt + d, n, hd, o + d, hd);
         r += 3;
         continue;
       }
       const float* p = S + r * stride + jt;
       float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
       int d = 0;
-      for (; d + 64 <= hd; d += 64) pv_row<8>(p, vt + d, n, hd, o + d);
-      auto rest = [&](auto nv, int64_t) { pv_row<decltype(nv)::value>(p, vt + d, n, hd, o + d); };
+      for (; d + 64 <= hd; d += 64) pv_tile<1, 8>(p, 0, vt + d, n, hd, o + d, 0);
+      auto rest = [&](auto nv, int64_t) { pv_tile<1, decltype(nv)::value>(p, 0, vt + d, n, hd, o + d, 0); };
       dispatch_act_count<7>((hd - d) / 8, 0, rest);
     }
   }
