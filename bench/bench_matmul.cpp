@@ -15,11 +15,16 @@
 //  pool/<kind>/<threads>  one empty dispatch of the thread pool: the
 //                         per-op synchronisation cost of a decode step;
 //  attention/<path>/<T>@D T query tokens at depth D for one llama-3.2-1b
-//                         layer (32 heads, 8 KV heads of 64): K/V GB/s.
+//                         layer (32 heads, 8 KV heads of 64): K/V GB/s;
+//  attention_dram/avx2/1/D/<threads>  decode at depth D cycling through
+//                         640 MB of such caches (a deep decode step's
+//                         stream): compare with the read bandwidth.
 // <path> is "packed" (row-interleaved tiles, the default on AVX2 CPUs),
 // "vecdot" (one AVX2 vec_dot per output) or "scalar" (the oracles). All run
 // on one thread unless the name says otherwise.
 #include <benchmark/benchmark.h>
+#include <sys/mman.h>
+#include <cstdlib>
 
 #include <memory>
 #include <random>
@@ -139,12 +144,16 @@ void bench_pool(benchmark::State& state, bool items) {
   }
 }
 
-void bench_attention(benchmark::State& state, KernelPath path) {
+// Decode or prefill attention over one layer's f16 KV cache. With
+// dram = true the cache is one of enough copies (one per "layer") to exceed
+// any L3, visited in turn, as a decode step at depth streams them.
+void bench_attention(benchmark::State& state, KernelPath path, bool dram) {
   if (path == KernelPath::Auto && !cpu_has_avx2()) {
     state.SkipWithError("CPU lacks AVX2");
     return;
   }
   const int64_t n_tok = state.range(0), depth = state.range(1);
+  const int threads = dram ? static_cast<int>(state.range(2)) : 1;
   const AttentionShape sh{32, 8, 64};
   const int64_t qd = 32 * 64, kvd = 8 * 64, n_ctx = (depth + n_tok + 7) / 8 * 8;
   std::mt19937_64 gen(3);
@@ -154,16 +163,23 @@ void bench_attention(benchmark::State& state, KernelPath path) {
   std::vector<float> kf(static_cast<size_t>(kvd * n_ctx)), vf(kf.size());
   for (float& x : kf) x = dist(gen);
   for (float& x : vf) x = dist(gen);
-  std::vector<uint16_t> k(kf.size()), v(kf.size());
   const KvLayout cache{n_ctx, 64};
-  attention_store_kv(cache, 8, kf.data(), vf.data(), kvd, 0, n_ctx, k.data(), v.data());
-  ThreadPool pool(1);
-  std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, 1)));
+  const size_t layer_bytes = kf.size() * 2 * sizeof(uint16_t);
+  const int copies = dram ? static_cast<int>((size_t(640) << 20) / layer_bytes + 1) : 1;
+  static const bool huge = std::getenv("HUGE") != nullptr;
+  std::vector<uint16_t*> k(static_cast<size_t>(copies)), v(k.size());
+  for (int c = 0; c < copies; ++c) {
+    const size_t b = (kf.size() * 2 + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+    k[c] = static_cast<uint16_t*>(std::aligned_alloc(2u << 20, b));
+    v[c] = static_cast<uint16_t*>(std::aligned_alloc(2u << 20, b));
+    if (huge) madvise(k[c], b, MADV_HUGEPAGE), madvise(v[c], b, MADV_HUGEPAGE);
+    attention_store_kv(cache, 8, kf.data(), vf.data(), kvd, 0, n_ctx, k[c], v[c]);
+  }
+  ThreadPool pool(threads);
+  std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, threads)));
   AttentionArgs a;
   a.q = q.data();
   a.q_stride = qd;
-  a.k = k.data();
-  a.v = v.data();
   a.cache = cache;
   a.n_tok = n_tok;
   a.pos0 = depth;
@@ -171,11 +187,15 @@ void bench_attention(benchmark::State& state, KernelPath path) {
   a.scale = 0.125f;
   a.out = out.data();
   a.out_stride = qd;
+  int c = 0;
   for (auto _ : state) {
+    a.k = k[c];
+    a.v = v[c];
     attention_f16kv(a, scratch.data(), pool, path);
     benchmark::DoNotOptimize(out.data());
+    c = (c + 1) % copies;
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n_ctx * kvd * 2 * 2);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(layer_bytes));
 }
 
 void register_all() {
@@ -206,9 +226,12 @@ void register_all() {
     benchmark::RegisterBenchmark(("gemv_dram/" + std::string(t.name)).c_str(), bench_gemv_dram, t.t)
         ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
-  benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto)
+  benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto, false)
       ->Args({1, 4096})->Args({1, 32768})->Args({512, 0})->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("attention/scalar", bench_attention, KernelPath::Scalar)
+  // Decode at depth with the cache streamed from DRAM: n_tok, depth, threads.
+  benchmark::RegisterBenchmark("attention_dram/avx2", bench_attention, KernelPath::Auto, true)
+      ->Args({1, 4096, 1})->Args({1, 4096, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("attention/scalar", bench_attention, KernelPath::Scalar, false)
       ->Args({1, 4096})->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("pool/for_each", bench_pool, true)->Arg(1)->Arg(2)->UseRealTime();
   benchmark::RegisterBenchmark("pool/run", bench_pool, false)->Arg(1)->Arg(2)->UseRealTime();

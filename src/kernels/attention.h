@@ -2,8 +2,10 @@
 //
 // Reproduces llama.cpp's non-flash-attention CPU arithmetic: the query is
 // rounded to f16 before Q·K (ggml converts it to K's type), scores are scaled
-// and soft-maxed in f32 (sum in double), and the probabilities are rounded
-// to f16 before the V product (ggml converts them to V's type).
+// and soft-maxed in f32 (sum in double; like ggml's SIMD softmax, exp is a
+// polynomial rather than libm's expf: exp_softmax, within 2 ulp of it), and
+// the probabilities are rounded to f16 before the V product (ggml converts
+// them to V's type).
 //
 // The f16 KV cache has the layout attention reads best (KvLayout): for
 // each KV head, keys in blocks of 8 positions stored dimension-major (one
@@ -19,7 +21,8 @@
 // softmax, then the V product. The AVX2 path (kernels/avx2/attention_avx2.cpp)
 // performs the same float operations per element in the same order as the
 // scalar path (the products of f16 values are exact, so FMA changes
-// nothing; expf is glibc's exactly), hence identical results.
+// nothing; exp_softmax and the sum's order are shared), hence identical
+// results.
 #pragma once
 
 #include <cstdint>

@@ -2,11 +2,13 @@
 #include "kernels/ops.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/cpu_features.h"
 #include "core/half.h"
 #include "kernels/avx2/gemm_avx2.h"
+#include "kernels/exp_softmax_constants.h"
 
 namespace kestrel {
 
@@ -78,16 +80,33 @@ void rope_apply(const RopeParams& p, const float* cos_t, const float* sin_t, flo
   }
 }
 
+float exp_softmax(float x) {
+  if (x != x) return x;
+  if (x < kExpSoftmaxMin) return 0.0f;
+  if (x > kExpSoftmaxMax) return std::numeric_limits<float>::infinity();
+  const float n = std::nearbyint(x * kExpLog2e);
+  float r = std::fma(n, -kExpLn2Hi, x);
+  r = std::fma(n, -kExpLn2Lo, r);
+  float p = kExpPoly[0];
+  for (int i = 1; i < kExpPolyTerms; ++i) p = std::fma(p, r, kExpPoly[i]);
+  const uint32_t scale_bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  return p * scale;
+}
+
 void softmax_inplace(float* x, int64_t n) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  double sum = 0.0;
+  double lane[16] = {};
   for (int64_t i = 0; i < n; ++i) {
-    const float e = x[i] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(x[i] - mx);
-    x[i] = e;
-    sum += e;
+    x[i] = exp_softmax(x[i] - mx);
+    lane[i % 16] += static_cast<double>(x[i]);
   }
-  const float inv = static_cast<float>(1.0 / sum);
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int k = 0; k < w; ++k) lane[k] += lane[k + w];
+  }
+  const float inv = static_cast<float>(1.0 / lane[0]);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 

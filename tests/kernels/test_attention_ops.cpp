@@ -3,6 +3,9 @@
 //  - exp_f32_avx2 against std::exp (glibc's expf) on a dense sample of all
 //    floats (every 61st bit pattern, so every binade and both signs), the
 //    thresholds of glibc's special cases +-1 ulp, infinities and NaN;
+//  - exp_softmax_avx2 against exp_softmax (every 251st bit pattern), and
+//    exp_softmax within 2 ulp of expf over its range [-87, 88];
+//  - softmax_inplace against a plain double-precision softmax;
 //  - silu_mul_avx2 against silu_mul_ref, lengths with tails;
 //  - attention_rows_avx2 against attention_rows_ref and attention_f16kv on
 //    both paths, for MHA/GQA/MQA groups, head sizes 32..128, prefill blocks
@@ -21,6 +24,7 @@
 #include "core/thread_pool.h"
 #include "kernel_test_util.h"
 #include "kernels/attention.h"
+#include "kernels/exp_softmax_constants.h"
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/ops.h"
 
@@ -80,6 +84,67 @@ TEST_F(AvxOps, ExpMatchesGlibcExpfBitForBit) {
   EXPECT_EQ(bad, 0) << "of " << checked << " inputs";
 }
 
+TEST_F(AvxOps, ExpSoftmaxMatchesScalarBitForBit) {
+  std::vector<float> x;
+  for (float edge : {kExpSoftmaxMin, kExpSoftmaxMax, 0.0f}) {
+    for (int d = -2; d <= 2; ++d) x.push_back(from_bits(bits(edge) + static_cast<uint32_t>(d)));
+  }
+  for (float f : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN(), -0.0f}) {
+    x.push_back(f);
+  }
+  for (uint64_t b = 0; b <= 0xffffffffu; b += 251) x.push_back(from_bits(static_cast<uint32_t>(b)));
+  x.push_back(1.0f);  // odd length: the tail path
+  std::vector<float> got(x.size());
+  exp_softmax_avx2(x.data(), got.data(), static_cast<int64_t>(x.size()));
+  int64_t bad = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = exp_softmax(x[i]);
+    const bool ok = std::isnan(want) ? std::isnan(got[i]) : bits(got[i]) == bits(want);
+    if (!ok && ++bad <= 5) ADD_FAILURE() << "exp_softmax(" << x[i] << "): got " << got[i] << " want " << want;
+  }
+  EXPECT_EQ(bad, 0) << "of " << x.size() << " inputs";
+}
+
+TEST(ExpSoftmax, WithinTwoUlpOfExpfAndExactAtTheEdges) {
+  int max_ulp = 0;
+  for (float x = kExpSoftmaxMin; x <= kExpSoftmaxMax; x = std::nextafter(x, 100.0f) + 0.000713f * std::fabs(x)) {
+    const float want = std::exp(x), got = exp_softmax(x);
+    if (want < std::numeric_limits<float>::min()) continue;  // subnormal results: ulp is absolute
+    const int ulp = std::abs(static_cast<int>(bits(got)) - static_cast<int>(bits(want)));
+    max_ulp = std::max(max_ulp, ulp);
+  }
+  EXPECT_LE(max_ulp, 2);
+  EXPECT_EQ(exp_softmax(0.0f), 1.0f);
+  EXPECT_EQ(exp_softmax(-0.0f), 1.0f);
+  EXPECT_EQ(exp_softmax(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_EQ(exp_softmax(-87.5f), 0.0f);
+  EXPECT_TRUE(std::isinf(exp_softmax(89.0f)));
+  EXPECT_TRUE(std::isnan(exp_softmax(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(ExpSoftmax, SoftmaxMatchesDoublePrecision) {
+  test::Rng rng(11);
+  for (int64_t n : {1, 5, 16, 17, 100, 4097}) {
+    auto x = test::random_floats(rng, n, 12.0f);
+    if (n > 3) x[2] = -std::numeric_limits<float>::infinity();  // a masked position
+    // The reference takes the same float differences x - max (their rounding
+    // is the input's, not the method's) and exponentiates in double.
+    std::vector<double> want(static_cast<size_t>(n));
+    float mx = -std::numeric_limits<float>::infinity();
+    double sum = 0;
+    for (float v : x) mx = std::max(mx, v);
+    for (int64_t i = 0; i < n; ++i) sum += want[i] = std::exp(static_cast<double>(x[i] - mx));
+    softmax_inplace(x.data(), n);
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      total += x[i];
+      ASSERT_NEAR(x[i], want[i] / sum, 1e-6 * want[i] / sum + 1e-30) << "n " << n << " i " << i;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+  }
+}
+
 TEST_F(AvxOps, SiluMulMatchesScalar) {
   test::Rng rng(5);
   for (int64_t n : {1, 7, 8, 9, 100, 8192}) {
@@ -116,6 +181,8 @@ TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
       {8, 4, 32, 0, 17},    // GQA 2, prefill from an empty cache
       {32, 8, 64, 0, 70},   // llama-3.2-1b heads, several token blocks
       {32, 8, 64, 300, 1},  // decode at depth
+      {32, 8, 64, 700, 2},  // past several 256-position V tiles and key prefetch
+      {32, 4, 64, 1000, 1}, // GQA 8: two groups of 4 rows per token
       {32, 4, 64, 41, 9},   // GQA 8 (tinyllama), prefill after context
       {4, 4, 128, 5, 3},    // MHA, wide heads
       {8, 1, 40, 13, 6},    // MQA, head_dim not a multiple of 16

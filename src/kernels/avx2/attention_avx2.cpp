@@ -8,12 +8,13 @@
 //    positions). 4 rows x 2 position blocks are computed together so 8
 //    independent FMA chains hide the latency. q16 * k is exact in f32, so
 //    FMA rounds exactly like the reference's multiply-then-add;
-//  - softmax: max, expf (glibc's, exp_avx2.h), the sum in double in
-//    position order (4 rows interleaved to hide the add latency, each row's
-//    chain unchanged), then p = f16(e * (float)(1 / sum));
+//  - softmax: max, exp_softmax (exp8_softmax, exp_avx2.h), the sum in 16
+//    double lanes as softmax_inplace forms it, then p = f16(e * (float)(1 /
+//    sum));
 //  - output: for each (row, dim) a sum over positions in order,
-//    acc += p * v, vectorized across dims; V rows are widened to f32 32 at
-//    a time and reused by every row.
+//    acc += p * v, vectorized across dims; each V element loaded serves 4
+//    rows (query groups of 4, 8, ...) or is widened once per tile and
+//    reused by every row.
 #include <algorithm>
 #include <limits>
 
@@ -31,9 +32,16 @@ constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
 __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, kRound)); }
 
-// Software prefetch of [p, p + bytes): the K and V streams of one head are
-// contiguous but restart for every item and pass, too often for the
-// hardware prefetchers to ramp up.
+// Software prefetch. The K and V streams of one head are contiguous but
+// restart for every item and pass, too often for the hardware prefetchers
+// to ramp up, and the passes in between (softmax) read no memory, so
+// without help a decode step at depth waits on every K and V line in turn.
+// The fast paths spread their prefetches over the loops that compute
+// (a line every other iteration, a few KiB ahead): a burst of prefetches
+// stalls on the line-fill buffers exactly as demand misses would.
+constexpr int64_t kKeyPrefetchAhead = 8192;  // bytes (measured: 2-16 KiB within 3%)
+
+// [p, p + bytes) in one burst (the small V tiles of the one-row path).
 void prefetch_lines(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
@@ -43,12 +51,13 @@ void prefetch_lines(const void* p, int64_t bytes) {
 // the first block's keys, dimension-major; blocks 8*hd apart) into s (rows
 // `stride` apart).
 template <int NR, int NB>
-void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride) {
+void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride, const char* pf = nullptr) {
   __m256 acc[NR][NB];
   for (int r = 0; r < NR; ++r) {
     for (int b = 0; b < NB; ++b) acc[r][b] = _mm256_setzero_ps();
   }
   for (int i = 0; i < hd; ++i) {
+    if (pf && (i & 1) == 0) _mm_prefetch(pf + 32 * i, _MM_HINT_T0);
     __m256 k[NB];
     for (int b = 0; b < NB; ++b) k[b] = _mm256_cvtph_ps(load_u128(kb + b * 8 * hd + 8 * i));
     for (int r = 0; r < NR; ++r) {
@@ -63,9 +72,9 @@ void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s,
 }
 
 template <int NB>
-void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride) {
+void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride, const char* pf) {
   int r = 0;
-  for (; r + 4 <= n_rows; r += 4) qk_tile<4, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride);
+  for (; r + 4 <= n_rows; r += 4) qk_tile<4, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pf : nullptr);
   auto rest = [&](auto nr, int64_t) { qk_tile<decltype(nr)::value, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride); };
   dispatch_act_count<3>(n_rows - r, 0, rest);
 }
@@ -83,36 +92,50 @@ float row_max(const float* x, int64_t n) {
   return mx;
 }
 
-// x[j] = expf(x[j] - mx) for j < n (lanes past n are written too; the row
-// has room).
-void exp_shifted(float* x, int64_t n, float mx) {
+// x[j] = exp_softmax(x[j] - mx) for j < n and 0 up to the next multiple
+// of 16 (the row has room); returns their sum as softmax_inplace forms it:
+// 16 double lanes (lane k: positions k mod 16, in order), added pairwise.
+// The 4 lane vectors are independent chains, so the adds keep pace.
+double exp_sum_row(float* x, int64_t n, float mx) {
   const __m256 m = _mm256_set1_ps(mx);
-  for (int64_t j = 0; j < n; j += 8) _mm256_storeu_ps(x + j, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), m)));
-}
-
-// Sequential double sums of up to 4 rows of equal length n, interleaved.
-template <int R>
-void row_sums(float* const* rows, int64_t n, double* out) {
-  double s[R] = {};
-  for (int64_t j = 0; j < n; ++j) {
-    for (int r = 0; r < R; ++r) s[r] += rows[r][j];
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  auto step = [&](int64_t j, int h, __m256 keep) {
+    const __m256 e = _mm256_and_ps(exp8_softmax(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8 * h), m)), keep);
+    _mm256_storeu_ps(x + j + 8 * h, e);
+    acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  };
+  const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) step(j, 0, all), step(j, 1, all);
+  if (j < n) {  // the last partial block: lanes at or past n become 0
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i left = _mm256_set1_epi32(static_cast<int>(n - j - 8 * h));
+      step(j, h, _mm256_castsi256_ps(_mm256_cmpgt_epi32(left, lane)));
+    }
   }
-  for (int r = 0; r < R; ++r) out[r] = s[r];
+  const __m256d u = _mm256_add_pd(_mm256_add_pd(acc[0], acc[2]), _mm256_add_pd(acc[1], acc[3]));
+  const __m128d v = _mm_add_pd(_mm256_castpd256_pd128(u), _mm256_extractf128_pd(u, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
 }
 
-// For NR rows that see the same n positions (p rows p_stride apart, o rows
-// o_stride apart): o[r][d] += sum_j p[r][j] * v[j][d], v rows hd apart, NV
-// vectors of dims. Each V vector loaded serves all NR rows; every (row,
-// dim) sum still runs over the positions in order.
-template <int NR, int NV>
-void pv_tile(const float* p, int64_t p_stride, const float* v, int64_t n, int hd, float* o, int64_t o_stride) {
+// V vectors as f32: from the item's converted tile (float) or straight
+// from the f16 cache (uint16_t), where each is converted once per pass.
+inline __m256 load_v8(const float* v) { return _mm256_loadu_ps(v); }
+inline __m256 load_v8(const uint16_t* v) { return _mm256_cvtph_ps(load_u128(v)); }
+
+template <int NR, int NV, typename VT>
+void pv_tile(const float* p, int64_t p_stride, const VT* v, int64_t n, int hd, float* o, int64_t o_stride,
+             const char* pf = nullptr) {
   __m256 acc[NR][NV];
   for (int r = 0; r < NR; ++r) {
     for (int c = 0; c < NV; ++c) acc[r][c] = _mm256_loadu_ps(o + r * o_stride + 8 * c);
   }
   for (int64_t j = 0; j < n; ++j) {
+    if (pf && (j & 1) == 0) _mm_prefetch(pf + 32 * j, _MM_HINT_T0);
     __m256 vj[NV];
-    for (int c = 0; c < NV; ++c) vj[c] = _mm256_loadu_ps(v + j * hd + 8 * c);
+    for (int c = 0; c < NV; ++c) vj[c] = load_v8(v + j * hd + 8 * c);
     for (int r = 0; r < NR; ++r) {
       const __m256 pj = _mm256_broadcast_ss(p + r * p_stride + j);
       for (int c = 0; c < NV; ++c) acc[r][c] = _mm256_fmadd_ps(pj, vj[c], acc[r][c]);
@@ -152,40 +175,25 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
   for (int64_t jb = 0; jb < n_max; jb += 16) {
     const int nb = n_max - jb > 8 ? 2 : 1;
     const uint16_t* kb = keys + jb * hd;
-    // Fetch the next step's keys (16 positions x hd f16) while this one runs.
-    if (jb + 16 < n_max) prefetch_lines(kb + 16 * hd, 16 * hd * 2);
+    // The first row group's pass prefetches the keys kKeyPrefetchAhead on
+    // (16 positions x hd f16 = 32 bytes per dimension step).
+    const char* kpf = reinterpret_cast<const char*>(kb) + kKeyPrefetchAhead;
+    if (kpf >= reinterpret_cast<const char*>(keys + n_max * hd)) kpf = nullptr;
     const int r0 = static_cast<int>(std::max<int64_t>(0, jb - a.pos0 - t0)) * group;
     if (nb == 2) {
-      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride);
+      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride, kpf);
     } else {
-      qk_rows<1>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride);
+      qk_rows<1>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride, nullptr);
     }
   }
 
-  // Softmax: exps, exact sequential double sums (rows of one token share n),
-  // then probabilities rounded to f16.
+  // Softmax per row (softmax_inplace's operations), probabilities rounded
+  // to f16.
   for (int r = 0; r < n_rows; ++r) {
     float* row = S + r * stride;
-    exp_shifted(row, row_n(r), row_max(row, row_n(r)));
-  }
-  double sums[4];
-  for (int r = 0; r < n_rows;) {
-    const int len = std::min(4, group - r % group);  // rows left of this token, at most 4
-    float* rows[4] = {S + r * stride, S + (r + 1) * stride, S + (r + 2) * stride, S + (r + 3) * stride};
-    switch (len) {
-      case 4: row_sums<4>(rows, row_n(r), sums); break;
-      case 3: row_sums<3>(rows, row_n(r), sums); break;
-      case 2: row_sums<2>(rows, row_n(r), sums); break;
-      default: row_sums<1>(rows, row_n(r), sums); break;
-    }
-    for (int k = 0; k < len; ++k) {
-      const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sums[k]));
-      float* row = rows[k];
-      for (int64_t j = 0; j < row_n(r + k); j += 8) {
-        _mm256_storeu_ps(row + j, round_f16(_mm256_mul_ps(_mm256_loadu_ps(row + j), inv)));
-      }
-    }
-    r += len;
+    const int64_t n = row_n(r);
+    const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / exp_sum_row(row, n, row_max(row, n))));
+    for (int64_t j = 0; j < n; j += 8) _mm256_storeu_ps(row + j, round_f16(_mm256_mul_ps(_mm256_loadu_ps(row + j), inv)));
   }
 
   // Output rows: zero, then sums over V tiles in position order.
@@ -193,23 +201,35 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
     float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
     for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(o + d, _mm256_setzero_ps());
   }
-  constexpr int64_t kTile = AttentionScratch::kVTile;
-  for (int64_t jt = 0; jt < n_max; jt += kTile) {
-    const int64_t m = std::min(kTile, n_max - jt);
+  // With query groups of 4 (or 8, ...) heads, 4 rows of one token (same
+  // positions, consecutive outputs) take 16 dims per pass with V read as
+  // f16: each element is converted once, as all 4 rows use it, and a tile
+  // of 256 positions (32 KiB at hd 64) stays in L1 for the hd/16 passes.
+  // Other groups convert a small V tile to f32 once and reuse it per row.
+  const bool quads = hd % 16 == 0 && group % 4 == 0;
+  const int64_t tile = quads ? 256 : AttentionScratch::kVTile;
+  for (int64_t jt = 0; jt < n_max; jt += tile) {
+    const int64_t m = std::min(tile, n_max - jt);
     const uint16_t* v = a.v + a.cache.v_index(kvh, jt, 0);  // m rows of hd, contiguous
-    if (jt + kTile < n_max) prefetch_lines(v + kTile * hd, std::min(kTile, n_max - jt - kTile) * hd * 2);
-    for (int64_t e = 0; e < m * hd; e += 8) _mm256_storeu_ps(vt + e, _mm256_cvtph_ps(load_u128(v + e)));
+    if (!quads && jt + tile < n_max) prefetch_lines(v + tile * hd, std::min(tile, n_max - jt - tile) * hd * 2);
     const int r0 = static_cast<int>(std::max<int64_t>(0, jt - a.pos0 - t0)) * group;
+    if (quads) {
+      for (int r = r0; r < n_rows; r += 4) {
+        const int64_t n = std::min(m, row_n(r) - jt);
+        float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
+        for (int d = 0; d < hd; d += 16) {
+          // Each of the hd/16 passes prefetches its share (tile * 32 bytes)
+          // of the next tile.
+          const char* pf = nullptr;
+          if (r == r0 && jt + tile < n_max) pf = reinterpret_cast<const char*>(v + tile * hd) + (d / 16) * tile * 32;
+          pv_tile<4, 2>(S + r * stride + jt, stride, v + d, n, hd, o + d, hd, pf);
+        }
+      }
+      continue;
+    }
+    for (int64_t e = 0; e < m * hd; e += 8) _mm256_storeu_ps(vt + e, _mm256_cvtph_ps(load_u128(v + e)));
     for (int r = r0; r < n_rows; ++r) {
       const int64_t n = std::min(m, row_n(r) - jt);
-      // Four heads of one token (same positions, consecutive outputs):
-      // 4 rows x 16 dims per pass.
-      if (hd % 16 == 0 && r + 4 <= n_rows && row_t(r) == row_t(r + 3)) {
-        float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
-        for (int d = 0; d < hd; d += 16) pv_tile<4, 2>(S + r * stride + jt, stride, vt + d, n, hd, o + d, hd);
-        r += 3;
-        continue;
-      }
       const float* p = S + r * stride + jt;
       float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
       int d = 0;

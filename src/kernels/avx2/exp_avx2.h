@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include "kernels/exp_softmax_constants.h"
+
 namespace kestrel::avx2 {
 
 // 2^(i/32) as double bits minus i << 47 (glibc's __exp2f_data.tab).
@@ -68,6 +70,23 @@ inline __m256 exp8(__m256 x) {
   y = _mm256_blendv_ps(y, from_bits(0x00000001), may_under);
   y = _mm256_blendv_ps(y, _mm256_setzero_ps(), under);
   return _mm256_blendv_ps(y, _mm256_add_ps(x, x), nan);
+}
+
+// exp_softmax (kernels/ops.h) for 8 lanes: the same float operations in the
+// same order, so the same bits: round to nearest even is the scalar
+// nearbyint, each FMA is one std::fma, 2^n is built in the exponent field.
+inline __m256 exp8_softmax(__m256 x) {
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kExpLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kExpLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kExpLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < kExpPolyTerms; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(kExpSoftmaxMin), _CMP_LT_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(kExpSoftmaxMax), _CMP_GT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
 }  // namespace kestrel::avx2

@@ -41,6 +41,7 @@ void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rou
 // Element-wise ops (ops_avx2.cpp), bit-identical to the scalar ones:
 // y = expf(x) (glibc's results), and SwiGLU y = silu(gate) * up.
 void exp_f32_avx2(const float* x, float* y, int64_t n);
+void exp_softmax_avx2(const float* x, float* y, int64_t n);  // y = exp_softmax(x) (kernels/ops.h)
 void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n);
 void f32_to_f16_avx2(const float* x, uint16_t* dst, int64_t n);  // round to nearest even
 

@@ -1,6 +1,7 @@
 // AVX2 element-wise ops, bit-identical to their scalar versions in
 // kernels/ops.cpp: the same IEEE float operations per element in the same
-// order, with glibc's expf reproduced exactly by exp8 (exp_avx2.h).
+// order, with glibc's expf reproduced exactly by exp8 and exp_softmax by
+// exp8_softmax (exp_avx2.h).
 #include "kernels/avx2/exp_avx2.h"
 #include "kernels/avx2/gemm_avx2.h"
 
@@ -8,16 +9,26 @@ namespace kestrel {
 
 using namespace avx2;
 
-void exp_f32_avx2(const float* x, float* y, int64_t n) {
+namespace {
+
+// y[i] = F(x[i]) 8 lanes at a time; the tail goes through a padded buffer.
+template <__m256 (*F)(__m256)>
+void map8(const float* x, float* y, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp8(_mm256_loadu_ps(x + i)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i)));
   if (i < n) {
     alignas(32) float buf[8] = {};
     for (int64_t j = i; j < n; ++j) buf[j - i] = x[j];
-    _mm256_store_ps(buf, exp8(_mm256_load_ps(buf)));
+    _mm256_store_ps(buf, F(_mm256_load_ps(buf)));
     for (int64_t j = i; j < n; ++j) y[j] = buf[j - i];
   }
 }
+
+}  // namespace
+
+void exp_f32_avx2(const float* x, float* y, int64_t n) { map8<exp8>(x, y, n); }
+
+void exp_softmax_avx2(const float* x, float* y, int64_t n) { map8<exp8_softmax>(x, y, n); }
 
 // y = gate / (1 + exp(-gate)) * up, as silu_mul in kernels/ops.cpp.
 void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n) {
