@@ -73,8 +73,10 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
 template <int N>
 void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
                  bool accumulate) {
-  __m256 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  // The float sums wait in memory (one load and store per block and row):
+  // with 6 rows, keeping them in registers next to the 6 integer sums made
+  // the compiler spill inside the 16-step loop.
+  alignas(32) float acc[N][8] = {};
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = tile + b * kQ8_0TileBlock;
     prefetch_stream<kQ8_0TileBlock>(blk);
@@ -82,6 +84,7 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Wide*>(act + n * stride) + b;
     __m256i s32[N];
     for (int n = 0; n < N; ++n) s32[n] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int g = 0; g < 16; ++g) {
       const __m256i w = _mm256_cvtepi8_epi16(load_u128(blk + 16 + 16 * g));  // columns 2g, 2g+1
       for (int n = 0; n < N; ++n) {
@@ -91,10 +94,10 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a[n]->d));
-      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(d, _mm256_cvtepi32_ps(s32[n])));
+      _mm256_store_ps(acc[n], _mm256_add_ps(_mm256_load_ps(acc[n]), _mm256_mul_ps(d, _mm256_cvtepi32_ps(s32[n]))));
     }
   }
-  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, _mm256_load_ps(acc[n]), accumulate);
 }
 
 }  // namespace
@@ -112,7 +115,7 @@ void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_
 void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
   for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+    for_act_groups<6>(n_act, [&](auto n, int64_t t) {
       q8_0x8_rows<decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
                                       y + t * ldy + 8 * i, ldy, accumulate);
     });
