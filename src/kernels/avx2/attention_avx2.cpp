@@ -51,7 +51,8 @@ void prefetch_lines(const void* p, int64_t bytes) {
 // the first block's keys, dimension-major; blocks 8*hd apart) into s (rows
 // `stride` apart).
 template <int NR, int NB>
-void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride, const char* pf = nullptr) {
+void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride,
+             const char* pf) {
   __m256 acc[NR][NB];
   for (int r = 0; r < NR; ++r) {
     for (int b = 0; b < NB; ++b) acc[r][b] = _mm256_setzero_ps();
@@ -72,10 +73,15 @@ void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s,
 }
 
 template <int NB>
-void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride, const char* pf) {
+// pf: keys to prefetch during this step (the first row group's pass takes
+// them), or null.
+void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride,
+             const char* pf) {
   int r = 0;
   for (; r + 4 <= n_rows; r += 4) qk_tile<4, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pf : nullptr);
-  auto rest = [&](auto nr, int64_t) { qk_tile<decltype(nr)::value, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride); };
+  auto rest = [&](auto nr, int64_t) {
+    qk_tile<decltype(nr)::value, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pf : nullptr);
+  };
   dispatch_act_count<3>(n_rows - r, 0, rest);
 }
 
