@@ -84,12 +84,18 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const ActQ8_0Wide*>(act + n * stride) + b;
     __m256i s32[N];
     for (int n = 0; n < N; ++n) s32[n] = _mm256_setzero_si256();
-#pragma GCC unroll 4
-    for (int g = 0; g < 16; ++g) {
+    auto step = [&](int g) {
       const __m256i w = _mm256_cvtepi8_epi16(load_u128(blk + 16 + 16 * g));  // columns 2g, 2g+1
       for (int n = 0; n < N; ++n) {
         s32[n] = _mm256_add_epi32(s32[n], _mm256_madd_epi16(w, bcast_i32(a[n]->qs + 2 * g)));
       }
+    };
+    if constexpr (N <= 2) {
+#pragma GCC unroll 16
+      for (int g = 0; g < 16; ++g) step(g);
+    } else {
+#pragma GCC unroll 4
+      for (int g = 0; g < 16; ++g) step(g);
     }
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
