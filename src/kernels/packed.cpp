@@ -12,7 +12,12 @@
 //   q4_Kx8  per super-block (1152 B): d[8], dmin[8], scales interleaved 4
 //           (3 vectors: packed bytes 0-3, 4-7, 8-11), qs interleaved 4 (32)
 //   q6_Kx8  per super-block (1680 B): d[8], scales interleaved 4 (4
-//           vectors), ql interleaved 4 (32), qh interleaved 4 (16)
+//           vectors), then the 6-bit quants transcoded: per group g of 16
+//           elements, 3 vectors j = 0..2 whose byte k of row r holds
+//           element 16g + 4j + k in bits 0-5 and bits 2j, 2j+1 of element
+//           16g + 12 + k in bits 6-7 (GGUF splits each quant into a nibble
+//           and 2 high bits kept in separate arrays; this way the kernel
+//           rebuilds the 4 vectors of a group in 11 operations, not 17)
 //   f16x8   per element (16 B): the 8 rows' values
 #include "kernels/packed.h"
 
@@ -99,15 +104,90 @@ constexpr Field kQ4_KFields[] = {{offsetof(BlockQ4_K, d), 2, 2},
                                  {offsetof(BlockQ4_K, dmin), 2, 2},
                                  {offsetof(BlockQ4_K, scales), 12, 4},
                                  {offsetof(BlockQ4_K, qs), 128, 4}};
-constexpr Field kQ6_KFields[] = {{offsetof(BlockQ6_K, d), 2, 2},
-                                 {offsetof(BlockQ6_K, scales), 16, 4},
-                                 {offsetof(BlockQ6_K, ql), 128, 4},
-                                 {offsetof(BlockQ6_K, qh), 64, 4}};
 
 using PackQ4_0 = BlockPacker<BlockQ4_0, QK4_0, kQ4_0Fields, std::size(kQ4_0Fields)>;
 using PackQ8_0 = BlockPacker<BlockQ8_0, QK8_0, kQ8_0Fields, std::size(kQ8_0Fields)>;
 using PackQ4_K = BlockPacker<BlockQ4_K, QK_K, kQ4_KFields, std::size(kQ4_KFields)>;
-using PackQ6_K = BlockPacker<BlockQ6_K, QK_K, kQ6_KFields, std::size(kQ6_KFields)>;
+
+// q6_Kx8: d and scales interleaved as above, the quants transcoded.
+struct PackQ6_K {
+  static constexpr Field kHeadFields[] = {{offsetof(BlockQ6_K, d), 2, 2}, {offsetof(BlockQ6_K, scales), 16, 4}};
+
+  // Element e's 6-bit quant at its GGUF place (unpack_levels_q6_K's order):
+  // a nibble of ql and 2 bits of qh.
+  struct Place {
+    int ql, ql_shift, qh, qh_shift;
+  };
+  static Place place(int e) {
+    const int half = e / 128, g = (e % 128) / 32, l = e % 32;
+    return {64 * half + 32 * (g & 1) + l, g >= 2 ? 4 : 0, 32 * half + l, 2 * g};
+  }
+
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      const BlockQ6_K* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) {
+        src[r] = reinterpret_cast<const BlockQ6_K*>(rows + r * row_bytes) + b;
+      }
+      uint8_t* out = tile + b * kPackRows * sizeof(BlockQ6_K);
+      for (const Field& f : kHeadFields) {
+        const uint8_t* fsrc[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) fsrc[r] = reinterpret_cast<const uint8_t*>(src[r]) + f.offset;
+        interleave(out, fsrc, f.bytes, f.width);
+        out += kPackRows * f.bytes;
+      }
+      for (int r = 0; r < kPackRows; ++r) {
+        uint8_t q[QK_K];
+        for (int e = 0; e < QK_K; ++e) {
+          const Place p = place(e);
+          q[e] = static_cast<uint8_t>(((src[r]->ql[p.ql] >> p.ql_shift) & 0x0F) |
+                                      (((src[r]->qh[p.qh] >> p.qh_shift) & 3) << 4));
+        }
+        for (int g = 0; g < QK_K / 16; ++g) {
+          for (int j = 0; j < 3; ++j) {
+            for (int k = 0; k < 4; ++k) {
+              out[(3 * g + j) * 32 + 4 * r + k] =
+                  static_cast<uint8_t>(q[16 * g + 4 * j + k] | ((q[16 * g + 12 + k] >> (2 * j)) & 3) << 6);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      BlockQ6_K* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = reinterpret_cast<BlockQ6_K*>(rows + r * row_bytes) + b;
+      const uint8_t* in = tile + b * kPackRows * sizeof(BlockQ6_K);
+      for (const Field& f : kHeadFields) {
+        uint8_t* fdst[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) fdst[r] = reinterpret_cast<uint8_t*>(dst[r]) + f.offset;
+        deinterleave(in, fdst, f.bytes, f.width);
+        in += kPackRows * f.bytes;
+      }
+      for (int r = 0; r < kPackRows; ++r) {
+        uint8_t q[QK_K] = {};
+        for (int g = 0; g < QK_K / 16; ++g) {
+          for (int j = 0; j < 3; ++j) {
+            for (int k = 0; k < 4; ++k) {
+              const uint8_t byte = in[(3 * g + j) * 32 + 4 * r + k];
+              q[16 * g + 4 * j + k] = byte & 0x3F;
+              q[16 * g + 12 + k] = static_cast<uint8_t>(q[16 * g + 12 + k] | (byte >> 6) << (2 * j));
+            }
+          }
+        }
+        std::memset(dst[r]->ql, 0, sizeof dst[r]->ql);
+        std::memset(dst[r]->qh, 0, sizeof dst[r]->qh);
+        for (int e = 0; e < QK_K; ++e) {
+          const Place p = place(e);
+          dst[r]->ql[p.ql] = static_cast<uint8_t>(dst[r]->ql[p.ql] | (q[e] & 0x0F) << p.ql_shift);
+          dst[r]->qh[p.qh] = static_cast<uint8_t>(dst[r]->qh[p.qh] | (q[e] >> 4) << p.qh_shift);
+        }
+      }
+    }
+  }
+};
 
 // f16: one element (2 bytes) per row per step.
 void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {

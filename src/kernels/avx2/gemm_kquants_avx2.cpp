@@ -145,30 +145,6 @@ void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
   for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
 }
 
-// Q6_K quants of row r, elements 128h + 32k + 4v' .. +3 (v' = 0..7), from
-// the interleaved ql (vectors 16h + v' and 16h + 8 + v') and qh (8h + v').
-template <int K>
-__m256i q6_quarter(const uint8_t* ql, const uint8_t* qh, int h, int v) {
-  const __m256i m4 = mask8(0x0F);
-  const __m256i hbits = load_u256(qh + 32 * (8 * h + v));
-  if constexpr (K == 0 || K == 2) {
-    const __m256i a = load_u256(ql + 32 * (16 * h + v));
-    if constexpr (K == 0) {
-      return _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_slli_epi16(_mm256_and_si256(hbits, mask8(0x03)), 4));
-    } else {
-      return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(hbits, mask8(0x30)));
-    }
-  } else {
-    const __m256i b = load_u256(ql + 32 * (16 * h + 8 + v));
-    if constexpr (K == 1) {
-      return _mm256_or_si256(_mm256_and_si256(b, m4), _mm256_slli_epi16(_mm256_and_si256(hbits, mask8(0x0C)), 2));
-    } else {
-      return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
-                             _mm256_and_si256(_mm256_srli_epi16(hbits, 2), mask8(0x30)));
-    }
-  }
-}
-
 template <int N>
 void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
                  bool accumulate) {
@@ -177,46 +153,60 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
   for (int64_t i = 0; i < nsb; ++i) {
     const uint8_t* blk = tile + i * kQ6_KTileBlock;
     prefetch_stream<kQ6_KTileBlock>(blk);
-    const uint8_t* ql = blk + 16 + 128;
-    const uint8_t* qh = ql + 1024;
+    const uint8_t* quants = blk + 16 + 128;
     const BlockQ8_K* a[N];
     for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
-    // Lane r of sc[v] holds row r's int8 scales 4v..4v+3.
-    const __m256i sc[4] = {load_u256(blk + 16), load_u256(blk + 48), load_u256(blk + 80), load_u256(blk + 112)};
     __m256i isum[N];
     for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
-    // Quarter k of half h covers groups 8h + 2k (v' = 0..3) and 8h + 2k + 1.
-    auto quarter = [&](auto k_tag, int h, __m256i sc_a, __m256i sc_b) {
-      constexpr int k = decltype(k_tag)::value;
-      // Unrolled, as the h loop below: with the loops rolled the compiler
-      // kept the scale vectors and sums on the stack (gemv_l2/q6_K ~10% slower).
-#pragma GCC unroll 4
-      for (int p = 0; p < 4; ++p) {  // v' = 2p, 2p+1: two maddubs per int16 sum
-        const __m256i q0 = q6_quarter<k>(ql, qh, h, 2 * p);
-        const __m256i q1 = q6_quarter<k>(ql, qh, h, 2 * p + 1);
-        const __m256i scg = p < 2 ? sc_a : sc_b;
-        for (int n = 0; n < N; ++n) {
-          const int8_t* an = a[n]->qs + 128 * h + 32 * k + 8 * p;
-          const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast_i32(an)),
-                                             _mm256_maddubs_epi16(q1, bcast_i32(an + 4)));
-          isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s, scg));
-        }
+    // Group g = 4v + B of 16 elements: its scale is byte B of every lane of
+    // the scale vector v; its quants are 3 vectors, the low 6 bits of each
+    // byte one element (vectors e0..e2: elements 4j..4j+3 of the group) and
+    // the top 2 bits a third of element 12 + k (vector e3).
+    auto group = [&](auto b_tag, int v, __m256i sc_v) {
+      constexpr int B = decltype(b_tag)::value;
+      const uint8_t* q = quants + 96 * (4 * v + B);
+      const __m256i v0 = load_u256(q), v1 = load_u256(q + 32), v2 = load_u256(q + 64);
+      const __m256i m6 = mask8(0x3F);
+      const __m256i e0 = _mm256_and_si256(v0, m6), e1 = _mm256_and_si256(v1, m6), e2 = _mm256_and_si256(v2, m6);
+      // 16-bit shifts: the bits they pull in from the neighbouring byte fall
+      // outside each mask.
+      const __m256i e3 = _mm256_or_si256(
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 6), mask8(0x03)),
+                          _mm256_and_si256(_mm256_srli_epi16(v1, 4), mask8(0x0C))),
+          _mm256_and_si256(_mm256_srli_epi16(v2, 2), mask8(0x30)));
+      const __m256i sc = dup_byte_i16<B>(sc_v);
+      for (int n = 0; n < N; ++n) {
+        const int8_t* an = a[n]->qs + 16 * (4 * v + B);
+        // Two maddubs per int16 sum at most (2 * 2 * 63 * 128 = 32256).
+        const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(e0, bcast_i32(an)),
+                                             _mm256_maddubs_epi16(e1, bcast_i32(an + 4)));
+        const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(e2, bcast_i32(an + 8)),
+                                             _mm256_maddubs_epi16(e3, bcast_i32(an + 12)));
+        isum[n] = _mm256_add_epi32(isum[n], _mm256_add_epi32(_mm256_madd_epi16(s01, sc), _mm256_madd_epi16(s23, sc)));
       }
     };
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      // Groups 8h..8h+3 are bytes 0..3 of sc[2h], 8h+4..8h+7 of sc[2h+1].
-      const __m256i lo = sc[2 * h], hi = sc[2 * h + 1];
-      quarter(std::integral_constant<int, 0>{}, h, dup_byte_i16<0>(lo), dup_byte_i16<1>(lo));
-      quarter(std::integral_constant<int, 1>{}, h, dup_byte_i16<2>(lo), dup_byte_i16<3>(lo));
-      quarter(std::integral_constant<int, 2>{}, h, dup_byte_i16<0>(hi), dup_byte_i16<1>(hi));
-      quarter(std::integral_constant<int, 3>{}, h, dup_byte_i16<2>(hi), dup_byte_i16<3>(hi));
+    auto four_groups = [&](int v) {
+      const __m256i sc_v = load_u256(blk + 16 + 32 * v);
+      group(std::integral_constant<int, 0>{}, v, sc_v);
+      group(std::integral_constant<int, 1>{}, v, sc_v);
+      group(std::integral_constant<int, 2>{}, v, sc_v);
+      group(std::integral_constant<int, 3>{}, v, sc_v);
+    };
+    // Decode (1-2 rows) runs straight through; with more rows the loop
+    // stays, or the compiler hoists every group's unpacking and spills.
+    if constexpr (N <= 2) {
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) four_groups(v);
+    } else {
+#pragma GCC unroll 1
+      for (int v = 0; v < 4; ++v) four_groups(v);
     }
     // The -32 offset: 32 * sum_g sc_g * bsums[g], scales taken in pairs.
     __m256i scp[8];
     for (int v = 0; v < 4; ++v) {
-      scp[2 * v] = pair_bytes_i16<0>(sc[v]);
-      scp[2 * v + 1] = pair_bytes_i16<2>(sc[v]);
+      const __m256i sc_v = load_u256(blk + 16 + 32 * v);
+      scp[2 * v] = pair_bytes_i16<0>(sc_v);
+      scp[2 * v + 1] = pair_bytes_i16<2>(sc_v);
     }
     const __m256 d = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
