@@ -64,7 +64,6 @@ void f16_rows(int64_t n_in, const Weights& src, const uint8_t* act, size_t strid
       static_assert(16 * S >= 64);
       for (int u = 0; u < NT; ++u) prefetch_stream<16 * S>(src.tile + u * src.tile_bytes + 16 * k);
     }
-#pragma GCC unroll 8
     for (int s = 0; s < S; ++s) step(k + s, s);
   }
   for (; k < n_in; ++k) step(k, 0);
