@@ -104,17 +104,7 @@ void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
           s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(nib, bcast_i32(a[n]->qs + 64 * c + 32 * h + 4 * g)));
         }
       };
-      // Decode (1-2 rows) runs the 8 steps straight: as a 4-trip loop the
-      // branches cost ~20% of the kernel with weights in L2. With more rows
-      // the pairs stay looped, or the compiler starts all the maddubs first
-      // and spills.
-      if constexpr (N <= 2) {
-#pragma GCC unroll 8
-        for (int g = 0; g < 8; ++g) step(g);
-      } else {
-#pragma GCC unroll 2
-        for (int g = 0; g < 8; ++g) step(g);
-      }
+      steps<8, N <= 2 ? 8 : 2>(step);
       for (int n = 0; n < N; ++n) isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s16[n], sc));
     };
     sub_block(std::integral_constant<int, 0>{}, dup_byte_u16<0>(sc_lo));
@@ -192,15 +182,7 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
       group(std::integral_constant<int, 2>{}, v, sc_v);
       group(std::integral_constant<int, 3>{}, v, sc_v);
     };
-    // Decode (1-2 rows) runs straight through; with more rows the loop
-    // stays, or the compiler hoists every group's unpacking and spills.
-    if constexpr (N <= 2) {
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; ++v) four_groups(v);
-    } else {
-#pragma GCC unroll 1
-      for (int v = 0; v < 4; ++v) four_groups(v);
-    }
+    steps<4, N <= 2 ? 4 : 1>(four_groups);
     // The -32 offset: 32 * sum_g sc_g * bsums[g], scales taken in pairs.
     __m256i scp[8];
     for (int v = 0; v < 4; ++v) {

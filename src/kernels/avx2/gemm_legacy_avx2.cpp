@@ -50,15 +50,7 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
         s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(hi, bcast_i32(a[n]->qs + 16 + 4 * c)));
       }
     };
-    if constexpr (N <= 2) {
-      // Decode: unrolled, so the 4 chunks' loads and unpacking overlap.
-      chunk(0), chunk(1), chunk(2), chunk(3);
-    } else {
-      // Not unrolled: with 4 rows the compiler would start all 32 maddubs
-      // of a block before summing them, which spills.
-#pragma GCC unroll 1
-      for (int c = 0; c < 4; ++c) chunk(c);
-    }
+    steps<4, N <= 2 ? 4 : 1>(chunk);
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
       const __m256i off = _mm256_slli_epi32(_mm256_set1_epi32(a[n]->sum), 3);
@@ -90,13 +82,7 @@ void q8_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
         s32[n] = _mm256_add_epi32(s32[n], _mm256_madd_epi16(w, bcast_i32(a[n]->qs + 2 * g)));
       }
     };
-    if constexpr (N <= 2) {
-#pragma GCC unroll 16
-      for (int g = 0; g < 16; ++g) step(g);
-    } else {
-#pragma GCC unroll 4
-      for (int g = 0; g < 16; ++g) step(g);
-    }
+    steps<16, N <= 2 ? 16 : 2>(step);
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a[n]->d));

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 namespace kestrel::avx2 {
 
@@ -182,6 +183,20 @@ inline void prefetch_stream(const uint8_t* p) {
 inline void store_rows8(float* y, __m256 v, bool accumulate) {
   if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(y), v);
   _mm256_storeu_ps(y, v);
+}
+
+// Calls f(0), ..., f(Count - 1): as a loop whose body is Unroll calls
+// (Count % Unroll == 0), or straight through when Unroll == Count. The tile
+// kernels' decode paths (1-2 activation rows) run their fixed inner loops
+// straight: as short loops, the branches cost 10-20% of the kernel with
+// weights in L2. With more rows they stay looped, or the compiler starts
+// every step's multiplies first and spills.
+template <int Count, int Unroll, typename F>
+inline void steps(F&& f) {
+  static_assert(Unroll >= 1 && Count % Unroll == 0);
+  auto body = [&]<int... J>(int base, std::integer_sequence<int, J...>) { (f(base + J), ...); };
+#pragma GCC unroll 1
+  for (int base = 0; base < Count; base += Unroll) body(base, std::make_integer_sequence<int, Unroll>{});
 }
 
 template <int N, typename F>
