@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <span>
 #include <string>
 
 #include "core/cpu_features.h"
@@ -63,37 +64,46 @@ struct Field {
   size_t width;
 };
 
+// The fields of one block of 8 rows (block r at blocks[r]), interleaved one
+// after the other into out; returns the end. And back.
+uint8_t* interleave_fields(const uint8_t* const blocks[kPackRows], std::span<const Field> fields, uint8_t* out) {
+  for (const Field& f : fields) {
+    const uint8_t* fsrc[kPackRows];
+    for (int r = 0; r < kPackRows; ++r) fsrc[r] = blocks[r] + f.offset;
+    interleave(out, fsrc, f.bytes, f.width);
+    out += kPackRows * f.bytes;
+  }
+  return out;
+}
+
+const uint8_t* deinterleave_fields(const uint8_t* in, std::span<const Field> fields,
+                                   uint8_t* const blocks[kPackRows]) {
+  for (const Field& f : fields) {
+    uint8_t* fdst[kPackRows];
+    for (int r = 0; r < kPackRows; ++r) fdst[r] = blocks[r] + f.offset;
+    deinterleave(in, fdst, f.bytes, f.width);
+    in += kPackRows * f.bytes;
+  }
+  return in;
+}
+
 // Block-structured formats: every block of the 8 rows becomes one tile
 // block whose fields follow each other in `fields` order.
 template <typename Block, int64_t kBlockElems, const Field* kFields, size_t kNumFields>
 struct BlockPacker {
-  static constexpr int64_t block_elems() { return kBlockElems; }
-
   static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    const int64_t nb = n_in / block_elems();
-    for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t b = 0; b < n_in / kBlockElems; ++b) {
       const uint8_t* src[kPackRows];
       for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(Block);
-      uint8_t* out = tile + b * kPackRows * sizeof(Block);
-      for (size_t f = 0; f < kNumFields; ++f) {
-        const uint8_t* fsrc[kPackRows];
-        for (int r = 0; r < kPackRows; ++r) fsrc[r] = src[r] + kFields[f].offset;
-        interleave(out, fsrc, kFields[f].bytes, kFields[f].width);
-        out += kPackRows * kFields[f].bytes;
-      }
+      interleave_fields(src, {kFields, kNumFields}, tile + b * kPackRows * sizeof(Block));
     }
   }
 
   static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    const int64_t nb = n_in / block_elems();
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* in = tile + b * kPackRows * sizeof(Block);
-      for (size_t f = 0; f < kNumFields; ++f) {
-        uint8_t* fdst[kPackRows];
-        for (int r = 0; r < kPackRows; ++r) fdst[r] = rows + r * row_bytes + b * sizeof(Block) + kFields[f].offset;
-        deinterleave(in, fdst, kFields[f].bytes, kFields[f].width);
-        in += kPackRows * kFields[f].bytes;
-      }
+    for (int64_t b = 0; b < n_in / kBlockElems; ++b) {
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(Block);
+      deinterleave_fields(tile + b * kPackRows * sizeof(Block), {kFields, kNumFields}, dst);
     }
   }
 };
@@ -109,45 +119,27 @@ using PackQ4_0 = BlockPacker<BlockQ4_0, QK4_0, kQ4_0Fields, std::size(kQ4_0Field
 using PackQ8_0 = BlockPacker<BlockQ8_0, QK8_0, kQ8_0Fields, std::size(kQ8_0Fields)>;
 using PackQ4_K = BlockPacker<BlockQ4_K, QK_K, kQ4_KFields, std::size(kQ4_KFields)>;
 
-// q6_Kx8: d and scales interleaved as above, the quants transcoded.
+// q6_Kx8: d and scales interleaved as above, the quants transcoded (levels
+// + 32, i.e. the 6-bit values 0..63, through unpack/pack_levels_q6_K).
 struct PackQ6_K {
   static constexpr Field kHeadFields[] = {{offsetof(BlockQ6_K, d), 2, 2}, {offsetof(BlockQ6_K, scales), 16, 4}};
-
-  // Element e's 6-bit quant at its GGUF place (unpack_levels_q6_K's order):
-  // a nibble of ql and 2 bits of qh.
-  struct Place {
-    int ql, ql_shift, qh, qh_shift;
-  };
-  static Place place(int e) {
-    const int half = e / 128, g = (e % 128) / 32, l = e % 32;
-    return {64 * half + 32 * (g & 1) + l, g >= 2 ? 4 : 0, 32 * half + l, 2 * g};
-  }
+  // Byte k of row r in vector j of group g (see the layout above).
+  static size_t at(int g, int j, int r, int k) { return static_cast<size_t>((3 * g + j) * 32 + 4 * r + k); }
 
   static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
     for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      const BlockQ6_K* src[kPackRows];
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ6_K);
+      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ6_K));
       for (int r = 0; r < kPackRows; ++r) {
-        src[r] = reinterpret_cast<const BlockQ6_K*>(rows + r * row_bytes) + b;
-      }
-      uint8_t* out = tile + b * kPackRows * sizeof(BlockQ6_K);
-      for (const Field& f : kHeadFields) {
-        const uint8_t* fsrc[kPackRows];
-        for (int r = 0; r < kPackRows; ++r) fsrc[r] = reinterpret_cast<const uint8_t*>(src[r]) + f.offset;
-        interleave(out, fsrc, f.bytes, f.width);
-        out += kPackRows * f.bytes;
-      }
-      for (int r = 0; r < kPackRows; ++r) {
-        uint8_t q[QK_K];
-        for (int e = 0; e < QK_K; ++e) {
-          const Place p = place(e);
-          q[e] = static_cast<uint8_t>(((src[r]->ql[p.ql] >> p.ql_shift) & 0x0F) |
-                                      (((src[r]->qh[p.qh] >> p.qh_shift) & 3) << 4));
-        }
+        int8_t lv[QK_K];
+        unpack_levels_q6_K(src[r], lv);
+        auto q = [&](int e) { return lv[e] + 32; };
         for (int g = 0; g < QK_K / 16; ++g) {
           for (int j = 0; j < 3; ++j) {
             for (int k = 0; k < 4; ++k) {
-              out[(3 * g + j) * 32 + 4 * r + k] =
-                  static_cast<uint8_t>(q[16 * g + 4 * j + k] | ((q[16 * g + 12 + k] >> (2 * j)) & 3) << 6);
+              quants[at(g, j, r, k)] =
+                  static_cast<uint8_t>(q(16 * g + 4 * j + k) | ((q(16 * g + 12 + k) >> (2 * j)) & 3) << 6);
             }
           }
         }
@@ -157,33 +149,23 @@ struct PackQ6_K {
 
   static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
     for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      BlockQ6_K* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = reinterpret_cast<BlockQ6_K*>(rows + r * row_bytes) + b;
-      const uint8_t* in = tile + b * kPackRows * sizeof(BlockQ6_K);
-      for (const Field& f : kHeadFields) {
-        uint8_t* fdst[kPackRows];
-        for (int r = 0; r < kPackRows; ++r) fdst[r] = reinterpret_cast<uint8_t*>(dst[r]) + f.offset;
-        deinterleave(in, fdst, f.bytes, f.width);
-        in += kPackRows * f.bytes;
-      }
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ6_K);
+      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ6_K), kHeadFields, dst);
       for (int r = 0; r < kPackRows; ++r) {
         uint8_t q[QK_K] = {};
         for (int g = 0; g < QK_K / 16; ++g) {
           for (int j = 0; j < 3; ++j) {
             for (int k = 0; k < 4; ++k) {
-              const uint8_t byte = in[(3 * g + j) * 32 + 4 * r + k];
+              const uint8_t byte = quants[at(g, j, r, k)];
               q[16 * g + 4 * j + k] = byte & 0x3F;
               q[16 * g + 12 + k] = static_cast<uint8_t>(q[16 * g + 12 + k] | (byte >> 6) << (2 * j));
             }
           }
         }
-        std::memset(dst[r]->ql, 0, sizeof dst[r]->ql);
-        std::memset(dst[r]->qh, 0, sizeof dst[r]->qh);
-        for (int e = 0; e < QK_K; ++e) {
-          const Place p = place(e);
-          dst[r]->ql[p.ql] = static_cast<uint8_t>(dst[r]->ql[p.ql] | (q[e] & 0x0F) << p.ql_shift);
-          dst[r]->qh[p.qh] = static_cast<uint8_t>(dst[r]->qh[p.qh] | (q[e] >> 4) << p.qh_shift);
-        }
+        int8_t lv[QK_K];
+        for (int e = 0; e < QK_K; ++e) lv[e] = static_cast<int8_t>(q[e] - 32);
+        pack_levels_q6_K(lv, dst[r]);
       }
     }
   }

@@ -298,18 +298,8 @@ void quantize_row_q6_K(const float* src, void* dst, int64_t n, const float* imp)
     for (int j = 0; j < 16; ++j) {
       requantize_symmetric(x + 16 * j, 16, d_stored * y[i].scales[j], 32, L + 16 * j);
     }
-    // Levels 0..63: low 4 bits to ql, top 2 bits to qh (layout in quants_k.cpp).
-    for (int h = 0; h < 2; ++h) {
-      uint8_t* ql = y[i].ql + 64 * h;
-      uint8_t* qh = y[i].qh + 32 * h;
-      const int8_t* Lh = L + 128 * h;
-      for (int l = 0; l < 32; ++l) {
-        const int q0 = Lh[l], q1 = Lh[l + 32], q2 = Lh[l + 64], q3 = Lh[l + 96];
-        ql[l] = static_cast<uint8_t>((q0 & 0x0F) | ((q2 & 0x0F) << 4));
-        ql[l + 32] = static_cast<uint8_t>((q1 & 0x0F) | ((q3 & 0x0F) << 4));
-        qh[l] = static_cast<uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6));
-      }
-    }
+    for (int e = 0; e < QK_K; ++e) L[e] = static_cast<int8_t>(L[e] - 32);  // levels 0..63 -> -32..31
+    pack_levels_q6_K(L, &y[i]);
   }
 }
 

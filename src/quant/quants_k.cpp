@@ -88,6 +88,20 @@ void unpack_levels_q6_K(const void* block, int8_t levels[256]) {
   }
 }
 
+void pack_levels_q6_K(const int8_t levels[256], void* block) {
+  auto& b = *static_cast<BlockQ6_K*>(block);
+  std::memset(b.ql, 0, sizeof b.ql);
+  std::memset(b.qh, 0, sizeof b.qh);
+  for (int e = 0; e < QK_K; ++e) {
+    const int half = e / 128, g = (e % 128) / 32, l = e % 32;
+    const int q = levels[e] + 32;
+    uint8_t& byte = b.ql[64 * half + 32 * (g & 1) + l];
+    byte = static_cast<uint8_t>(byte | (q & 0x0F) << (g >= 2 ? 4 : 0));
+    uint8_t& hi = b.qh[32 * half + l];
+    hi = static_cast<uint8_t>(hi | (q >> 4) << (2 * g));
+  }
+}
+
 void dequantize_row_q2_K(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockQ2_K*>(src);
   int8_t q[QK_K];

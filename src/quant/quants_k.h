@@ -58,6 +58,9 @@ void unpack_levels_q3_K(const void* block, int8_t levels[256]);
 void unpack_levels_q4_K(const void* block, int8_t levels[256]);
 void unpack_levels_q5_K(const void* block, int8_t levels[256]);
 void unpack_levels_q6_K(const void* block, int8_t levels[256]);
+// Its inverse: writes the ql and qh bytes of a Q6_K block from levels
+// -32..31 (scales and d untouched).
+void pack_levels_q6_K(const int8_t levels[256], void* block);
 
 // ---- Dequantize ------------------------------------------------------------
 
