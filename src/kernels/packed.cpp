@@ -192,8 +192,8 @@ void prepare_q8_0_sum_ref(const float* x, void* dst, int64_t n) {
     BlockQ8_0 b;
     quantize_row_q8_0_ref(x + 32 * i, &b, 32);
     out[i].d = fp16_to_fp32(b.d);
-    out[i].sum = 0;
-    for (int j = 0; j < 32; ++j) out[i].sum += b.qs[j];
+    out[i].sum8 = 0;
+    for (int j = 0; j < 32; ++j) out[i].sum8 += 8 * b.qs[j];
     std::memcpy(out[i].qs, b.qs, 32);
   }
 }

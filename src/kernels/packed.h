@@ -39,11 +39,12 @@ struct WeightMatrix;
 
 constexpr int kPackRows = 8;
 
-// Q8_0 activation block plus the sum of its quants (Q4_0 x8 kernels fold
-// the weights' -8 offset as -8 * sum).
+// Q8_0 activation block plus 8 times the sum of its quants: Q4_0 x8
+// kernels fold the weights' -8 offset as -sum8, formed once per activation
+// block here rather than once per block of every weight tile.
 struct ActQ8_0Sum {
   float d;  // the Q8_0 block's fp16 scale, converted (exact)
-  int32_t sum;
+  int32_t sum8;
   int8_t qs[32];
 };
 static_assert(sizeof(ActQ8_0Sum) == 40);

@@ -83,8 +83,8 @@ std::vector<uint8_t> prepared_from(const PackedFormat& f, DType at, const uint8_
       if (f.act_block_bytes == sizeof(ActQ8_0Sum)) {
         auto* o = reinterpret_cast<ActQ8_0Sum*>(out.data()) + b;
         o->d = fp16_to_fp32(blk->d);
-        o->sum = 0;
-        for (int j = 0; j < 32; ++j) o->sum += blk->qs[j];
+        o->sum8 = 0;
+        for (int j = 0; j < 32; ++j) o->sum8 += 8 * blk->qs[j];
         std::memcpy(o->qs, blk->qs, 32);
       } else {
         auto* o = reinterpret_cast<ActQ8_0Wide*>(out.data()) + b;

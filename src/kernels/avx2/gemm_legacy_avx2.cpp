@@ -10,8 +10,8 @@
 // q4_0x8: the unsigned nibbles (0..15) go through maddubs against the signed
 // activations; the 8 maddubs of a block are summed in int16, which is exact
 // (|sum| <= 8 * 2 * 15 * 128 = 30720 < 32768 for any int8 activation), then
-// widened once with madd. The -8 offset is folded as -8 * sum(a), the sum
-// carried by the activation block.
+// widened once with madd. The -8 offset is folded as -8 * sum(a), carried
+// ready-made by the activation block.
 // q8_0x8: both operands are signed, where maddubs has no exact form, so the
 // weights are sign-extended to int16 (2 columns x 8 rows per vector) and
 // multiplied with madd against a broadcast pair of int16 activations.
@@ -53,8 +53,7 @@ void q4_0x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t str
     steps<4, N <= 2 ? 4 : 1>(chunk);
     const __m256 dw = _mm256_cvtph_ps(load_u128(blk));
     for (int n = 0; n < N; ++n) {
-      const __m256i off = _mm256_slli_epi32(_mm256_set1_epi32(a[n]->sum), 3);
-      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[n], ones), off);
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[n], ones), _mm256_set1_epi32(a[n]->sum8));
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(a[n]->d));
       acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum)));
     }

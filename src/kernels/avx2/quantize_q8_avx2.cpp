@@ -140,7 +140,7 @@ void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n) {
     uint16_t d;
     const Q8Block b = quantize_block_32(x + i * QK8_0, &d, out[i].qs);
     out[i].d = half_to_float(d);
-    out[i].sum = b.sum;
+    out[i].sum8 = 8 * b.sum;
   }
 }
 
