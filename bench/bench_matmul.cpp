@@ -16,6 +16,9 @@
 //                         per-op synchronisation cost of a decode step;
 //  attention/<path>/<T>@D T query tokens at depth D for one llama-3.2-1b
 //                         layer (32 heads, 8 KV heads of 64): K/V GB/s;
+//                         at D = 1024 the cache stays in L2, so the
+//                         figure is the kernel's compute-bound rate; .../g8
+//                         is a tinyllama layer (4 KV heads, groups of 8);
 //  attention_dram/avx2/1/D/<threads>  decode at depth D cycling through
 //                         640 MB of such caches (a deep decode step's
 //                         stream): compare with the read bandwidth.
@@ -142,18 +145,20 @@ void bench_pool(benchmark::State& state, bool items) {
   }
 }
 
-// Decode or prefill attention over one layer's f16 KV cache. With
+// Decode or prefill attention over one layer's f16 KV cache, 32 query
+// heads of 64 dims in groups of `group` (4: llama-3.2-1b, 8: tinyllama). With
 // dram = true the cache is one of enough copies (one per "layer") to exceed
 // any L3, visited in turn, as a decode step at depth streams them.
-void bench_attention(benchmark::State& state, KernelPath path, bool dram) {
+void bench_attention(benchmark::State& state, KernelPath path, bool dram, int group) {
   if (path == KernelPath::Auto && !cpu_has_avx2()) {
     state.SkipWithError("CPU lacks AVX2");
     return;
   }
   const int64_t n_tok = state.range(0), depth = state.range(1);
   const int threads = dram ? static_cast<int>(state.range(2)) : 1;
-  const AttentionShape sh{32, 8, 64};
-  const int64_t qd = 32 * 64, kvd = 8 * 64, n_ctx = (depth + n_tok + 7) / 8 * 8;
+  const int n_kv = 32 / group;
+  const AttentionShape sh{32, n_kv, 64};
+  const int64_t qd = 32 * 64, kvd = n_kv * 64, n_ctx = (depth + n_tok + 7) / 8 * 8;
   std::mt19937_64 gen(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> q(static_cast<size_t>(qd * n_tok)), out(q.size());
@@ -170,7 +175,7 @@ void bench_attention(benchmark::State& state, KernelPath path, bool dram) {
   for (int c = 0; c < copies; ++c) {
     k[c].resize(kf.size());
     v[c].resize(kf.size());
-    attention_store_kv(cache, 8, kf.data(), vf.data(), kvd, 0, n_ctx, k[c].data(), v[c].data());
+    attention_store_kv(cache, n_kv, kf.data(), vf.data(), kvd, 0, n_ctx, k[c].data(), v[c].data());
   }
   ThreadPool pool(threads);
   std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, threads)));
@@ -223,12 +228,18 @@ void register_all() {
     benchmark::RegisterBenchmark(("gemv_dram/" + std::string(t.name)).c_str(), bench_gemv_dram, t.t)
         ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
-  benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto, false)
-      ->Args({1, 4096})->Args({1, 32768})->Args({512, 0})->Unit(benchmark::kMillisecond);
+  // n_tok, depth; at depth 1024 the layer's cache (2 MiB) stays in L2: the
+  // compute-bound rate.
+  benchmark::RegisterBenchmark("attention/avx2", bench_attention, KernelPath::Auto, false, 4)
+      ->Args({1, 1024})->Args({1, 4096})->Args({1, 32768})->Args({512, 0})->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("attention/avx2/g8", bench_attention, KernelPath::Auto, false, 8)
+      ->Args({1, 2048})->Unit(benchmark::kMillisecond);
   // Decode at depth with the cache streamed from DRAM: n_tok, depth, threads.
-  benchmark::RegisterBenchmark("attention_dram/avx2", bench_attention, KernelPath::Auto, true)
+  benchmark::RegisterBenchmark("attention_dram/avx2", bench_attention, KernelPath::Auto, true, 4)
       ->Args({1, 4096, 1})->Args({1, 4096, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
-  benchmark::RegisterBenchmark("attention/scalar", bench_attention, KernelPath::Scalar, false)
+  benchmark::RegisterBenchmark("attention_dram/avx2/g8", bench_attention, KernelPath::Auto, true, 8)
+      ->Args({1, 2048, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("attention/scalar", bench_attention, KernelPath::Scalar, false, 4)
       ->Args({1, 4096})->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("pool/for_each", bench_pool, true)->Arg(1)->Arg(2)->UseRealTime();
   benchmark::RegisterBenchmark("pool/run", bench_pool, false)->Arg(1)->Arg(2)->UseRealTime();
