@@ -3,7 +3,8 @@
 //  - exp_f32_avx2 against std::exp (glibc's expf) on a dense sample of all
 //    floats (every 61st bit pattern, so every binade and both signs), the
 //    thresholds of glibc's special cases +-1 ulp, infinities and NaN;
-//  - exp_softmax_avx2 against exp_softmax (every 251st bit pattern), and
+//  - exp_softmax_avx2 against exp_softmax (every 251st bit pattern, and
+//    every 29th in [-87, 88], where its short in-range form runs), and
 //    exp_softmax within 2 ulp of expf over its range [-87, 88];
 //  - softmax_inplace against a plain double-precision softmax;
 //  - silu_mul_avx2 against silu_mul_ref, lengths with tails;
@@ -106,6 +107,38 @@ TEST_F(AvxOps, ExpSoftmaxMatchesScalarBitForBit) {
   EXPECT_EQ(bad, 0) << "of " << x.size() << " inputs";
 }
 
+// Attention's softmax takes a shorter form (no edge-case blends, rounding
+// by a magic constant) when all 8 lanes lie in [kExpSoftmaxMin,
+// kExpSoftmaxMax]: check it densely over that range, every 29th float of
+// each sign, in chunks.
+TEST_F(AvxOps, ExpSoftmaxInRangeFormMatchesScalarBitForBit) {
+  std::vector<float> x, got;
+  int64_t bad = 0, checked = 0;
+  auto check = [&] {
+    got.resize(x.size());
+    exp_softmax_avx2(x.data(), got.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = exp_softmax(x[i]);
+      if (bits(got[i]) != bits(want) && ++bad <= 5) {
+        ADD_FAILURE() << "exp_softmax(" << x[i] << "): got " << got[i] << " want " << want;
+      }
+    }
+    checked += static_cast<int64_t>(x.size());
+    x.clear();
+  };
+  for (uint32_t sign : {0x80000000u, 0u}) {
+    const uint32_t last = bits(sign ? -kExpSoftmaxMin : kExpSoftmaxMax);  // magnitude bits of the bound
+    for (uint32_t b = 0; b <= last; b += 29) {
+      x.push_back(from_bits(sign | b));
+      if (x.size() == (size_t(1) << 20)) check();
+    }
+    x.push_back(sign ? kExpSoftmaxMin : kExpSoftmaxMax);
+  }
+  check();
+  EXPECT_GT(checked, int64_t(70'000'000));
+  EXPECT_EQ(bad, 0) << "of " << checked << " inputs";
+}
+
 TEST(ExpSoftmax, WithinTwoUlpOfExpfAndExactAtTheEdges) {
   int max_ulp = 0;
   for (float x = kExpSoftmaxMin; x <= kExpSoftmaxMax; x = std::nextafter(x, 100.0f) + 0.000713f * std::fabs(x)) {
@@ -174,6 +207,7 @@ TEST_F(AvxOps, F16StoreMatchesScalarConversion) {
 struct AttnCase {
   int n_head, n_head_kv, head_dim;
   int64_t pos0, n_tok;
+  float q_scale = 2.0f;  // standard deviation of the query elements
 };
 
 TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
@@ -186,6 +220,9 @@ TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
       {32, 4, 64, 41, 9},   // GQA 8 (tinyllama), prefill after context
       {4, 4, 128, 5, 3},    // MHA, wide heads
       {8, 1, 40, 13, 6},    // MQA, head_dim not a multiple of 16
+      // Scores spread over hundreds: softmax steps with lanes 87 or more
+      // below the row's max take exp_softmax's edge cases (exp -> 0).
+      {32, 8, 64, 300, 2, 60.0f},
   };
   test::Rng rng(77);
   ThreadPool pool(2);
@@ -193,7 +230,7 @@ TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
     const AttentionShape sh{c.n_head, c.n_head_kv, c.head_dim};
     const int64_t n_ctx = (c.pos0 + c.n_tok + 7) / 8 * 8;  // the smallest capacity that holds them
     const int64_t qd = c.n_head * c.head_dim, kvd = c.n_head_kv * c.head_dim;
-    const auto q = test::random_floats(rng, qd * c.n_tok, 2.0f);
+    const auto q = test::random_floats(rng, qd * c.n_tok, c.q_scale);
     const KvLayout cache{n_ctx, c.head_dim};
     std::vector<uint16_t> k(static_cast<size_t>(kvd * n_ctx)), v(k.size());
     const auto kf = test::random_floats(rng, kvd * n_ctx, 2.0f), vf = test::random_floats(rng, kvd * n_ctx);

@@ -89,4 +89,28 @@ inline __m256 exp8_softmax(__m256 x) {
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
+// exp8_softmax for lanes known to lie in [kExpSoftmaxMin, kExpSoftmaxMax]
+// (no NaN): the same bits without the edge-case blends. Rounding by adding
+// and subtracting 1.5 * 2^23 is nearbyint for |t| < 2^22, and the sum's
+// low mantissa bits are n itself, so 2^n needs no float-to-int conversion.
+inline __m256 exp8_softmax_in_range(__m256 x) {
+  const __m256 magic = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23
+  const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(kExpLog2e)), magic);
+  const __m256 n = _mm256_sub_ps(shifted, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kExpLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kExpLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < kExpPolyTerms; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(127 - 0x4B400000)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// All-ones in the lanes of x that lie in [kExpSoftmaxMin, kExpSoftmaxMax],
+// where exp8_softmax_in_range applies (ordered compares: NaN lanes fail).
+inline __m256 exp_softmax_in_range_mask(__m256 x) {
+  return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(kExpSoftmaxMin), _CMP_GE_OQ),
+                       _mm256_cmp_ps(x, _mm256_set1_ps(kExpSoftmaxMax), _CMP_LE_OQ));
+}
+
 }  // namespace kestrel::avx2

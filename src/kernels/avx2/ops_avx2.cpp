@@ -24,11 +24,16 @@ void map8(const float* x, float* y, int64_t n) {
   }
 }
 
+// As attention's softmax runs it: the short form where all 8 lanes allow it.
+__m256 exp8_softmax_either(__m256 x) {
+  return _mm256_movemask_ps(exp_softmax_in_range_mask(x)) == 0xFF ? exp8_softmax_in_range(x) : exp8_softmax(x);
+}
+
 }  // namespace
 
 void exp_f32_avx2(const float* x, float* y, int64_t n) { map8<exp8>(x, y, n); }
 
-void exp_softmax_avx2(const float* x, float* y, int64_t n) { map8<exp8_softmax>(x, y, n); }
+void exp_softmax_avx2(const float* x, float* y, int64_t n) { map8<exp8_softmax_either>(x, y, n); }
 
 // y = gate / (1 + exp(-gate)) * up, as silu_mul in kernels/ops.cpp.
 void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n) {
