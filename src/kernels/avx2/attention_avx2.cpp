@@ -87,15 +87,21 @@ void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scal
   dispatch_act_count<3>(n_rows - r, 0, rest);
 }
 
-// Max of x[0..n).
+// Max of x[0..n), as softmax_inplace's `x > mx ? x : mx` (a NaN is never
+// taken): _mm256_max_ps(x, m) is exactly that per lane. Four independent
+// chains, since one waits on max's latency at every vector.
 float row_max(const float* x, int64_t n) {
-  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 m[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, m);
+  for (; j + 32 <= n; j += 32) {
+    for (int c = 0; c < 4; ++c) m[c] = _mm256_max_ps(_mm256_loadu_ps(x + j + 8 * c), m[c]);
+  }
+  for (; j + 8 <= n; j += 8) m[0] = _mm256_max_ps(_mm256_loadu_ps(x + j), m[0]);
+  alignas(32) float lanes[32];
+  for (int c = 0; c < 4; ++c) _mm256_store_ps(lanes + 8 * c, m[c]);
   float mx = lanes[0];
-  for (int k = 1; k < 8; ++k) mx = lanes[k] > mx ? lanes[k] : mx;
+  for (int k = 1; k < 32; ++k) mx = lanes[k] > mx ? lanes[k] : mx;
   for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   return mx;
 }
