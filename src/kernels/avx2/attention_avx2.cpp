@@ -113,36 +113,31 @@ float row_max(const float* x, int64_t n) {
 double exp_sum_row(float* x, int64_t n, float mx) {
   const __m256 m = _mm256_set1_ps(mx);
   __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-  auto step = [&](int64_t j, int h, __m256 keep) {
-    const __m256 e = _mm256_and_ps(exp8_softmax(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8 * h), m)), keep);
+  // Stores the 8 values e at x + j + 8h and adds them to their lanes.
+  auto put = [&](int64_t j, int h, __m256 e) {
     _mm256_storeu_ps(x + j + 8 * h, e);
     acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
     acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
   };
-  auto fast = [&](int64_t j, int h, __m256 xs) {
-    const __m256 e = exp8_softmax_in_range(xs);
-    _mm256_storeu_ps(x + j + 8 * h, e);
-    acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-  };
-  const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
     const __m256 x0 = _mm256_sub_ps(_mm256_loadu_ps(x + j), m);
     const __m256 x1 = _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), m);
     const __m256 in = _mm256_and_ps(exp_softmax_in_range_mask(x0), exp_softmax_in_range_mask(x1));
     if (_mm256_movemask_ps(in) == 0xFF) {  // always, unless a score is inf or NaN or 87 below the max
-      fast(j, 0, x0);
-      fast(j, 1, x1);
+      put(j, 0, exp8_softmax_in_range(x0));
+      put(j, 1, exp8_softmax_in_range(x1));
     } else {
-      step(j, 0, all), step(j, 1, all);
+      put(j, 0, exp8_softmax(x0));
+      put(j, 1, exp8_softmax(x1));
     }
   }
   if (j < n) {  // the last partial block: lanes at or past n become 0
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int h = 0; h < 2; ++h) {
       const __m256i left = _mm256_set1_epi32(static_cast<int>(n - j - 8 * h));
-      step(j, h, _mm256_castsi256_ps(_mm256_cmpgt_epi32(left, lane)));
+      const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(left, lane));
+      put(j, h, _mm256_and_ps(exp8_softmax(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8 * h), m)), keep));
     }
   }
   const __m256d u = _mm256_add_pd(_mm256_add_pd(acc[0], acc[2]), _mm256_add_pd(acc[1], acc[3]));
