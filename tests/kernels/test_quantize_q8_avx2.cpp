@@ -5,6 +5,7 @@
 // blocks, tiny and huge magnitudes, NaN and infinities.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -119,6 +120,43 @@ TEST_P(QuantizeQ8Avx2, RandomRowsBitIdentical) {
     ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size()))
         << c.name << " trial " << trial << " n=" << n << " scale=" << scale;
   }
+}
+
+// Q8_0's rounding over (nearly) every float it can meet: with one element
+// of 127 per block the scale is exactly 1, so each other element x is
+// rounded as is. Every 61st float of [0, 127], both signs, plus each half
+// n + 0.5, its neighbours, and 0.49999997f (where trunc(|x| + 0.5) fails).
+TEST(QuantizeQ8_0Avx2, RoundsEveryFloatOfTheRangeLikeRoundf) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
+  std::vector<float> vals;
+  uint32_t top;
+  const float f127 = 127.0f;
+  std::memcpy(&top, &f127, sizeof top);
+  for (uint32_t b = 0; b <= top; b += 61) {
+    float f;
+    std::memcpy(&f, &b, sizeof f);
+    vals.push_back(f);
+  }
+  for (int n = 0; n < 127; ++n) {
+    const float h = static_cast<float>(n) + 0.5f;
+    vals.insert(vals.end(), {h, std::nextafter(h, 0.0f), std::nextafter(h, 200.0f)});
+  }
+  vals.push_back(0.49999997f);
+  // Blocks of [+-127, 31 values], the values with alternating signs.
+  std::vector<float> x;
+  for (size_t i = 0; i < vals.size(); ++i) {
+    if (i % 31 == 0) x.push_back((i / 31) % 2 ? -127.0f : 127.0f);
+    x.push_back(i % 2 ? -vals[i] : vals[i]);
+  }
+  while (x.size() % 32 != 0) x.push_back(0.0f);
+  const TypeTraits& tt = type_traits(DType::Q8_0);
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<uint8_t> want(row_bytes(tt, n)), got(row_bytes(tt, n));
+  tt.from_float(x.data(), want.data(), n);
+  quantize_row_q8_0_avx2(x.data(), got.data(), n);
+  size_t first_diff = 0;
+  while (first_diff < want.size() && want[first_diff] == got[first_diff]) ++first_diff;
+  EXPECT_EQ(first_diff, want.size()) << "block " << first_diff / tt.block_bytes;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllActivationTypes, QuantizeQ8Avx2, ::testing::ValuesIn(kQuantCases),
