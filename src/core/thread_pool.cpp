@@ -7,6 +7,7 @@
 // job cannot be skipped because its caller waits for every worker.
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -72,6 +73,83 @@ void ThreadPool::for_each(int64_t n_items, ItemFn fn) {
   post();
   claim_items(gen, &fn, n_items, 0);
   while (done_.load(std::memory_order_acquire) != n_items) _mm_pause();
+}
+
+namespace {
+
+// One thread's share of a for_ranges job: [front, back) still unclaimed,
+// packed in one word so the owner (taking from the front) and a thief
+// (taking from the back) can never both take the same unit.
+struct alignas(64) Share {
+  std::atomic<uint64_t> v{0};
+  static uint64_t pack(int64_t front, int64_t back) {
+    return static_cast<uint64_t>(front) | (static_cast<uint64_t>(back) << 32);
+  }
+  static int64_t front(uint64_t v) { return static_cast<int64_t>(v & 0xffffffffu); }
+  static int64_t back(uint64_t v) { return static_cast<int64_t>(v >> 32); }
+};
+constexpr int kMaxShares = 64;
+
+// Takes up to `want(left)` units from the front (owner) or the back (thief)
+// of s; returns false when s is empty.
+template <bool kFromBack, typename Want>
+bool take(Share& s, Want want, int64_t& begin, int64_t& end) {
+  uint64_t v = s.v.load(std::memory_order_acquire);
+  for (;;) {
+    const int64_t f = Share::front(v), b = Share::back(v);
+    if (f >= b) return false;
+    const int64_t k = want(b - f);
+    const uint64_t next = kFromBack ? Share::pack(f, b - k) : Share::pack(f + k, b);
+    if (s.v.compare_exchange_weak(v, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      begin = kFromBack ? b - k : f;
+      end = kFromBack ? b : f + k;
+      return true;
+    }
+  }
+}
+
+}  // namespace
+
+void ThreadPool::for_ranges(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
+  if (n <= 0) return;
+  if (n > 0xffffffffLL) {  // beyond the packed word: plain equal pieces
+    constexpr int64_t kPieces = 1024;
+    for_each(kPieces, [&](int64_t i, int thread) { fn(n * i / kPieces, n * (i + 1) / kPieces, thread); });
+    return;
+  }
+  const int parts = static_cast<int>(std::min<int64_t>({n_threads_, n, kMaxShares}));
+  if (parts == 1) {
+    fn(0, n, 0);
+    return;
+  }
+  Share shares[kMaxShares];
+  for (int i = 0; i < parts; ++i) shares[i].v.store(Share::pack(n * i / parts, n * (i + 1) / parts));
+  // The owner takes a quarter of what is left (few calls, and the last
+  // pieces are small: an eighth made twice the calls and more idle time at
+  // decode); a thief takes half of the largest share left.
+  auto own_piece = [](int64_t left) { return std::max<int64_t>(1, left / 4); };
+  auto stolen_piece = [](int64_t left) { return std::max<int64_t>(1, left / 2); };
+  for_each(parts, [&](int64_t item, int thread) {
+    Share& mine = shares[item];
+    int64_t b = 0, e = 0;
+    for (;;) {
+      while (take<false>(mine, own_piece, b, e)) fn(b, e, thread);
+      int victim = -1;
+      int64_t most = 0;
+      for (int i = 0; i < parts; ++i) {
+        const uint64_t v = shares[i].v.load(std::memory_order_relaxed);
+        if (Share::back(v) - Share::front(v) > most) {
+          most = Share::back(v) - Share::front(v);
+          victim = i;
+        }
+      }
+      if (victim < 0) return;
+      // The stolen part becomes this thread's share, walked front to back
+      // and open to stealing in turn, so no thread is left finishing a
+      // large piece alone.
+      if (take<true>(shares[victim], stolen_piece, b, e)) mine.v.store(Share::pack(b, e), std::memory_order_release);
+    }
+  });
 }
 
 void ThreadPool::claim_items(uint64_t gen, const ItemFn* fn, int64_t n, int thread) {

@@ -12,6 +12,13 @@
 //    workers see the job's generation has moved on and touch nothing.
 //    `thread` is the executing thread's index (0 = caller), for per-thread
 //    scratch.
+//  - for_ranges(n, fn): fn(begin, end, thread) over disjoint pieces covering
+//    [0, n). Each thread starts on its own contiguous share and walks it
+//    front to back, so its memory stream never jumps (the hardware
+//    prefetchers keep running across pieces); a thread that runs out
+//    steals the back half of the largest share left, so the threads still
+//    finish together when one core is slower. Built on for_each, with the
+//    same guarantees for descheduled workers.
 //
 // Workers spin briefly on a posting counter before sleeping, so the ~100
 // short dispatches of one decode step cost a cache-line round trip each
@@ -64,6 +71,10 @@ class ThreadPool {
   // Runs fn(item, thread) for every item in [0, n_items) (n_items < 2^31),
   // dynamically scheduled as described above; blocks until all are done.
   void for_each(int64_t n_items, FunctionRef<void(int64_t item, int thread)> fn);
+
+  // Covers [0, n) (n < 2^32) with fn(begin, end, thread) calls on disjoint
+  // pieces, scheduled as described above; blocks until all are done.
+  void for_ranges(int64_t n, FunctionRef<void(int64_t begin, int64_t end, int thread)> fn);
 
   // Splits [0, n) into nth contiguous chunks; returns chunk ith as [begin, end).
   static void split(int64_t n, int ith, int nth, int64_t& begin, int64_t& end) {

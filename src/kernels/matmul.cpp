@@ -2,13 +2,15 @@
 //
 // A call runs in two phases: (1) every distinct activation format the
 // group's products need is produced once from x (on the calling thread for
-// a single token, else split over the pool by token); (2) the threads claim
-// work items (ThreadPool::for_each). An item is a chunk of output rows of
-// the group (both products for SwiGLU) times one block of tokens. Chunks
-// are "guided": each takes a fixed share of the rows still left, so they
-// shrink towards the end and the threads finish together. Token blocks are
-// sized so their converted activations stay in L2 while the weight tiles
-// stream past; the items are ordered token-block major so the threads walk
+// a single token, else split over the pool by token); (2) the threads
+// compute the output rows of the group (both products for SwiGLU). When all
+// tokens fit one L2 block (decode, short batches), each thread walks its own
+// contiguous part of the rows and steals at the end (ThreadPool::for_ranges).
+// Otherwise work items are a chunk of rows times one block of tokens, sized
+// so the block's converted activations stay in L2 while the weight tiles
+// stream past; chunks are "guided" (each takes a fixed share of the rows
+// still left, so they shrink towards the end and the threads finish
+// together), and items are ordered token-block major so the threads walk
 // the weights of one block together.
 #include "kernels/matmul.h"
 
@@ -176,40 +178,26 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
     convert(i * kConvertRows, std::min(n_tok, (i + 1) * kConvertRows));
   });
 
-  // Phase 2: work items = token blocks x row chunks.
-  const int64_t tb_max = std::max<int64_t>(4, static_cast<int64_t>(kL2ActBudget / std::max<size_t>(act_row_total, 1)));
-  const int64_t n_tblocks = (n_tok + tb_max - 1) / tb_max;
-  // Whole groups of activation rows for the kernels (4 for int8, 6 for f16).
-  constexpr int64_t kTokenAlign = 12;
-  const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + kTokenAlign - 1) / kTokenAlign * kTokenAlign;
-  // Rows of all products form one space (each product starting on a
-  // multiple of kUnit), cut into "guided" chunks: each takes a share of the
-  // rows still left, so the chunks shrink towards the end and the threads
-  // finish within one small chunk of each other. Units are tile pairs (the
-  // f16 kernel works on 16 rows).
-  constexpr int64_t kUnit = 2 * kPackRows;
+  // Phase 2. Rows of all products form one space, each product starting on
+  // a multiple of unit: the largest row unit of the group's packed formats
+  // (the f16 kernel works on tile pairs), else one tile. Smaller pieces let
+  // the threads finish closer together (the last piece of a down projection
+  // is ~3 us per 8 rows at decode).
+  int64_t unit = kPackRows;
+  for (int i = 0; i < n_ops; ++i) {
+    if (plans[i].gemm) unit = std::max(unit, ops[i].w->packed->row_unit);
+  }
   const int n_seg = epilogue == Epilogue::SwiGLU ? 1 : n_ops;
   int64_t seg_start[kMaxOps + 1] = {0};
-  for (int s = 0; s < n_seg; ++s) seg_start[s + 1] = seg_start[s] + (ops[s].w->n_out + kUnit - 1) / kUnit * kUnit;
+  for (int s = 0; s < n_seg; ++s) seg_start[s + 1] = seg_start[s] + (ops[s].w->n_out + unit - 1) / unit * unit;
   const int64_t total_rows = seg_start[n_seg];
-  int64_t bounds[kMaxChunks + 1];
-  int n_chunks = 0;
-  for (int64_t pos = 0; pos < total_rows; ++n_chunks) {
-    bounds[n_chunks] = pos;
-    const int64_t share = (total_rows - pos) / (kGuidedDivisor * pool.size());
-    pos = n_chunks + 1 == kMaxChunks ? total_rows : std::min(total_rows, pos + std::max(kUnit, share / kUnit * kUnit));
-  }
-  bounds[n_chunks] = total_rows;
-  const int64_t n_items = n_chunks * n_tblocks;
 
-  auto run_item = [&](int64_t item) {
-    const int64_t tblock = item / n_chunks;
-    const int c = static_cast<int>(item % n_chunks);
-    const int64_t t0 = tblock * tb, t1 = std::min(n_tok, t0 + tb);
+  // Rows [row0, row1) of the row space for tokens [t0, t1).
+  auto run_rows = [&](int64_t row0, int64_t row1, int64_t t0, int64_t t1) {
     for (int s = 0; s < n_seg; ++s) {
       const int64_t n_out = ops[s].w->n_out;
-      const int64_t r0 = std::max(bounds[c], seg_start[s]) - seg_start[s];
-      const int64_t r1 = std::min({bounds[c + 1] - seg_start[s], n_out});
+      const int64_t r0 = std::max(row0, seg_start[s]) - seg_start[s];
+      const int64_t r1 = std::min({row1 - seg_start[s], n_out});
       if (r0 >= r1) continue;
       if (epilogue == Epilogue::SwiGLU) {
         compute_rows(ops[0], plans[0], sets, r0, r1, t0, t1);
@@ -223,7 +211,38 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
       }
     }
   };
-  pool.for_each(n_items, [&](int64_t item, int) { run_item(item); });
+
+  const int64_t tb_max = std::max<int64_t>(4, static_cast<int64_t>(kL2ActBudget / std::max<size_t>(act_row_total, 1)));
+  const int64_t n_tblocks = (n_tok + tb_max - 1) / tb_max;
+  if (n_tblocks == 1) {
+    // Decode and short batches: each thread streams its own contiguous part
+    // of the rows and steals at the end (ThreadPool::for_ranges). Guided
+    // chunks handed out alternately cost ~2% of decode kernel time: every
+    // chunk restarted a thread's weight stream at a new address.
+    pool.for_ranges(total_rows / unit,
+                    [&](int64_t u0, int64_t u1, int) { run_rows(u0 * unit, u1 * unit, 0, n_tok); });
+    return;
+  }
+  // Prefill: work items = token blocks x row chunks. Token blocks are whole
+  // groups of activation rows for the kernels (4 for int8, 6 for f16). Row
+  // chunks are "guided": each takes a share of the rows still left, so the
+  // chunks shrink towards the end and the threads finish within one small
+  // chunk of each other.
+  constexpr int64_t kTokenAlign = 12;
+  const int64_t tb = ((n_tok + n_tblocks - 1) / n_tblocks + kTokenAlign - 1) / kTokenAlign * kTokenAlign;
+  int64_t bounds[kMaxChunks + 1];
+  int n_chunks = 0;
+  for (int64_t pos = 0; pos < total_rows; ++n_chunks) {
+    bounds[n_chunks] = pos;
+    const int64_t share = (total_rows - pos) / (kGuidedDivisor * pool.size());
+    pos = n_chunks + 1 == kMaxChunks ? total_rows : std::min(total_rows, pos + std::max(unit, share / unit * unit));
+  }
+  bounds[n_chunks] = total_rows;
+  pool.for_each(n_chunks * n_tblocks, [&](int64_t item, int) {
+    const int64_t tblock = item / n_chunks;
+    const int c = static_cast<int>(item % n_chunks);
+    run_rows(bounds[c], bounds[c + 1], tblock * tb, std::min(n_tok, tblock * tb + tb));
+  });
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tok, float* y, int64_t ldy, void* scratch,

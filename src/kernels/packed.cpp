@@ -215,15 +215,15 @@ void prepare_f16_rounded_ref(const float* x, void* dst, int64_t n) {
 
 const PackedFormat kPackedFormats[] = {
     {DType::Q4_0, "q4_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
-     PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2},
+     PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2, 8},
     {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
-     PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2},
+     PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
     {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2},
+     PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2, 8},
     {DType::Q6_K, "q6_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2},
+     PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2, 8},
     {DType::F16, "f16x8", 1, sizeof(float), prepare_f16_rounded_ref, prepare_f16_rounded_avx2, pack_f16,
-     unpack_f16, gemm_f16x8_avx2},
+     unpack_f16, gemm_f16x8_avx2, 16},  // tile pairs
 };
 
 constexpr size_t kHugePage = size_t(2) << 20;

@@ -78,6 +78,9 @@ struct PackedFormat {
   void (*pack_tile)(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile);
   void (*unpack_tile)(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes);
   PackedGemmFn gemm;      // AVX2 kernel
+  // Rows per piece when output rows are shared out between threads: a
+  // multiple of the tile's 8, more where the kernel works on tile groups.
+  int64_t row_unit;
 };
 
 // The packed format for weight type t, or nullptr (t stays on vec_dot).

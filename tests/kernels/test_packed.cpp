@@ -186,14 +186,22 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, PackedKernels, ::testing::ValuesIn(kPackedT
                          [](const auto& info) { return type_name(info.param); });
 
 // A whole matrix product: packed tiles plus vec_dot tail rows, threads,
-// groups, accumulate and SwiGLU, against KernelPath::Scalar.
+// groups, accumulate and SwiGLU, against KernelPath::Scalar. One token and
+// 13 (the f16 panel path too) share the rows out with for_ranges; 1100
+// Q4_0 tokens need two L2 token blocks, the guided-chunk path.
 TEST(PackedMatmul, GroupsAndEpiloguesMatchScalarPath) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
   Rng rng(14);
   ThreadPool pool(2);
+  std::vector<std::pair<DType, int64_t>> cases;
   for (DType t : kPackedTypes) {
+    cases.emplace_back(t, 1);
+    cases.emplace_back(t, 13);
+  }
+  cases.emplace_back(DType::Q4_0, 1100);
+  for (const auto& [t, n_tok] : cases) {
     const TypeTraits& tt = type_traits(t);
-    const int64_t n_in = 512, n_out = 8 * 5 + 3, n_tok = 13;  // 13: the f16 panel path too
+    const int64_t n_in = 512, n_out = 8 * 5 + 3;
     std::vector<std::vector<uint8_t>> data;
     std::vector<WeightMatrix> ws;
     std::vector<PackedBuffer> bufs;
@@ -220,7 +228,8 @@ TEST(PackedMatmul, GroupsAndEpiloguesMatchScalarPath) {
         const auto fast = run(KernelPath::Auto, ep, accumulate);
         const auto ref = run(KernelPath::Scalar, ep, accumulate);
         for (size_t i = 0; i < ref.size(); ++i) {
-          const std::string what = std::string(tt.name) + " element " + std::to_string(i) +
+          const std::string what = std::string(tt.name) + " tokens " + std::to_string(n_tok) + " element " +
+                                   std::to_string(i) +
                                    (ep == Epilogue::SwiGLU ? " swiglu" : "") + (accumulate ? " +=" : "");
           if (tt.is_quantized) {
             ASSERT_EQ(fast[i], ref[i]) << what;
