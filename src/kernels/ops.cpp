@@ -12,9 +12,19 @@
 
 namespace kestrel {
 
+void sum_squares_lanes_ref(const float* x, int64_t n, double lanes[8]) {
+  for (int k = 0; k < 8; ++k) lanes[k] = 0.0;
+  for (int64_t i = 0; i < n; ++i) lanes[i % 8] += static_cast<double>(x[i] * x[i]);  // ggml squares in float
+}
+
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);  // ggml squares in float
+  double l[8];
+  if (use_avx2()) {
+    sum_squares_lanes_avx2(x, n, l);
+  } else {
+    sum_squares_lanes_ref(x, n, l);
+  }
+  const double sum = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
   const float mean = static_cast<float>(sum / static_cast<double>(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
   if (w) {

@@ -9,8 +9,13 @@
 
 namespace kestrel {
 
-// y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no scaling)
+// y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no scaling). The
+// squares (in float, as ggml) are summed in double over 8 lanes, lane k
+// taking the elements i = k mod 8, then combined pairwise: the order the
+// AVX2 path can follow without a serial chain of double adds, and the one
+// the scalar path follows too, so both give the same bits.
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+void sum_squares_lanes_ref(const float* x, int64_t n, double lanes[8]);
 
 // y[i] = silu(gate[i]) * up[i] = gate / (1 + expf(-gate)) * up. The AVX2
 // version (used when use_avx2()) gives the same bits as silu_mul_ref.

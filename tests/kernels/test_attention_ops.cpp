@@ -8,6 +8,9 @@
 //    exp_softmax within 2 ulp of expf over its range [-87, 88];
 //  - softmax_inplace against a plain double-precision softmax;
 //  - silu_mul_avx2 against silu_mul_ref, lengths with tails;
+//  - RMSNorm's 8-lane double sums of squares, AVX2 against scalar, over
+//    values spanning 2^-60..2^60 (so the double sums do round), and the
+//    norm against a long-double reference;
 //  - attention_rows_avx2 against attention_rows_ref and attention_f16kv on
 //    both paths, for MHA/GQA/MQA groups, head sizes 32..128, prefill blocks
 //    with and without earlier context, single-token decode at depth, and a
@@ -188,6 +191,35 @@ TEST_F(AvxOps, SiluMulMatchesScalar) {
     silu_mul_ref(g.data(), u.data(), want.data(), n);
     silu_mul_avx2(g.data(), u.data(), got.data(), n);
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(bits(got[i]), bits(want[i])) << "n " << n << " i " << i;
+  }
+}
+
+TEST_F(AvxOps, SumOfSquaresLanesMatchScalar) {
+  test::Rng rng(6);
+  for (int64_t n : {0, 1, 7, 8, 9, 100, 2048, 8191}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = std::ldexp(rng.uniform(-1.0f, 1.0f), static_cast<int>(rng.below(121)) - 60);
+    double want[8], got[8];
+    sum_squares_lanes_ref(x.data(), n, want);
+    sum_squares_lanes_avx2(x.data(), n, got);
+    for (int k = 0; k < 8; ++k) ASSERT_EQ(want[k], got[k]) << "n " << n << " lane " << k;
+  }
+}
+
+TEST(Ops, RmsNormMatchesLongDoubleReference) {
+  test::Rng rng(7);
+  for (int64_t n : {1, 9, 2048}) {
+    const auto x = test::random_floats(rng, n, 3.0f);
+    const auto w = test::random_floats(rng, n);
+    std::vector<float> y(static_cast<size_t>(n));
+    rms_norm(x.data(), w.data(), y.data(), n, 1e-5f);
+    long double ss = 0;
+    for (float v : x) ss += static_cast<long double>(v) * v;
+    const long double scale = 1.0L / std::sqrt(ss / n + 1e-5L);
+    for (int64_t i = 0; i < n; ++i) {
+      const double want = static_cast<double>(x[i] * scale * w[i]);
+      ASSERT_NEAR(y[i], want, 1e-6 * (std::fabs(want) + 1e-3)) << "n " << n << " i " << i;
+    }
   }
 }
 

@@ -44,5 +44,6 @@ void exp_f32_avx2(const float* x, float* y, int64_t n);
 void exp_softmax_avx2(const float* x, float* y, int64_t n);  // y = exp_softmax(x) (kernels/ops.h)
 void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n);
 void f32_to_f16_avx2(const float* x, uint16_t* dst, int64_t n);  // round to nearest even
+void sum_squares_lanes_avx2(const float* x, int64_t n, double lanes[8]);  // as sum_squares_lanes_ref
 
 }  // namespace kestrel

@@ -55,6 +55,22 @@ void silu_mul_avx2(const float* gate, const float* up, float* y, int64_t n) {
   }
 }
 
+// lanes[k] = sum over i = k mod 8 of (double)(x[i] * x[i]), in increasing i:
+// two vectors of 4 double lanes, one add each per 8 elements.
+void sum_squares_lanes_avx2(const float* x, int64_t n, double lanes[8]) {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 sq = _mm256_mul_ps(v, v);
+    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
+  }
+  _mm256_storeu_pd(lanes, lo);
+  _mm256_storeu_pd(lanes + 4, hi);
+  for (; i < n; ++i) lanes[i % 8] += static_cast<double>(x[i] * x[i]);
+}
+
 void f32_to_f16_avx2(const float* x, uint16_t* dst, int64_t n) {
   constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   int64_t i = 0;
