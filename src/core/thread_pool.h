@@ -72,8 +72,9 @@ class ThreadPool {
   // dynamically scheduled as described above; blocks until all are done.
   void for_each(int64_t n_items, FunctionRef<void(int64_t item, int thread)> fn);
 
-  // Covers [0, n) (n < 2^32) with fn(begin, end, thread) calls on disjoint
-  // pieces, scheduled as described above; blocks until all are done.
+  // Covers [0, n) with fn(begin, end, thread) calls on disjoint pieces,
+  // scheduled as described above (n >= 2^32: 1024 equal pieces through
+  // for_each instead); blocks until all are done.
   void for_ranges(int64_t n, FunctionRef<void(int64_t begin, int64_t end, int thread)> fn);
 
   // Splits [0, n) into nth contiguous chunks; returns chunk ith as [begin, end).
