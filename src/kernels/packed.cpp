@@ -11,6 +11,14 @@
 //           bytes: vector g holds elements 2g, 2g+1 of every row)
 //   q4_Kx8  per super-block (1152 B): d[8], dmin[8], scales interleaved 4
 //           (3 vectors: packed bytes 0-3, 4-7, 8-11), qs interleaved 4 (32)
+//   q5_Kx8  per super-block (1408 B): d[8], dmin[8], scales interleaved 4
+//           (3 vectors), then the 5-bit quants transcoded: per sub-block s
+//           of 32 elements, 5 vectors j = 0..4 whose byte k of row r holds
+//           element 32s + 4j + k in bits 0-4 and, in bits 5-7, bits
+//           3j..3j+2 of the 15-bit x = E5 | E6 << 5 | E7 << 10, where Ei =
+//           element 32s + 4i + k (GGUF keeps the fifth bits in a separate
+//           32-byte array; this way the kernel makes a sub-block's 8 vectors
+//           of values 0..31 in 23 operations)
 //   q6_Kx8  per super-block (1680 B): d[8], scales interleaved 4 (4
 //           vectors), then the 6-bit quants transcoded: per group g of 16
 //           elements, 3 vectors j = 0..2 whose byte k of row r holds
@@ -171,6 +179,58 @@ struct PackQ6_K {
   }
 };
 
+// q5_Kx8: the q4_K head fields, then the quants transcoded (levels 0..31
+// through unpack/pack_levels_q5_K).
+struct PackQ5_K {
+  static constexpr Field kHeadFields[] = {{offsetof(BlockQ5_K, d), 2, 2},
+                                          {offsetof(BlockQ5_K, dmin), 2, 2},
+                                          {offsetof(BlockQ5_K, scales), 12, 4}};
+  // Byte k of row r in vector j of sub-block s (see the layout above).
+  static size_t at(int s, int j, int r, int k) { return static_cast<size_t>((5 * s + j) * 32 + 4 * r + k); }
+
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ5_K);
+      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ5_K));
+      for (int r = 0; r < kPackRows; ++r) {
+        int8_t lv[QK_K];
+        unpack_levels_q5_K(src[r], lv);
+        for (int s = 0; s < QK_K / 32; ++s) {
+          for (int k = 0; k < 4; ++k) {
+            auto e = [&](int i) { return static_cast<unsigned>(lv[32 * s + 4 * i + k]); };
+            const unsigned x = e(5) | e(6) << 5 | e(7) << 10;
+            for (int j = 0; j < 5; ++j) quants[at(s, j, r, k)] = static_cast<uint8_t>(e(j) | ((x >> (3 * j)) & 7) << 5);
+          }
+        }
+      }
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ5_K);
+      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ5_K), kHeadFields, dst);
+      for (int r = 0; r < kPackRows; ++r) {
+        int8_t lv[QK_K];
+        for (int s = 0; s < QK_K / 32; ++s) {
+          for (int k = 0; k < 4; ++k) {
+            unsigned x = 0;
+            for (int j = 0; j < 5; ++j) {
+              const uint8_t byte = quants[at(s, j, r, k)];
+              lv[32 * s + 4 * j + k] = static_cast<int8_t>(byte & 0x1F);
+              x |= static_cast<unsigned>(byte >> 5) << (3 * j);
+            }
+            for (int i = 5; i < 8; ++i) lv[32 * s + 4 * i + k] = static_cast<int8_t>((x >> (5 * (i - 5))) & 0x1F);
+          }
+        }
+        pack_levels_q5_K(lv, dst[r]);
+      }
+    }
+  }
+};
+
 // f16: one element (2 bytes) per row per step.
 void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
   const uint8_t* src[kPackRows];
@@ -220,6 +280,8 @@ const PackedFormat kPackedFormats[] = {
      PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
     {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
      PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2, 8},
+    {DType::Q5_K, "q5_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
+     PackQ5_K::pack, PackQ5_K::unpack, gemm_q5_Kx8_avx2, 8},
     {DType::Q6_K, "q6_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
      PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2, 8},
     {DType::F16, "f16x8", 1, sizeof(float), prepare_f16_rounded_ref, prepare_f16_rounded_avx2, pack_f16,

@@ -77,6 +77,18 @@ void unpack_levels_q5_K(const void* block, int8_t levels[256]) {
   }
 }
 
+void pack_levels_q5_K(const int8_t levels[256], void* block) {
+  auto& b = *static_cast<BlockQ5_K*>(block);
+  std::memset(b.qs, 0, sizeof b.qs);
+  std::memset(b.qh, 0, sizeof b.qh);
+  for (int e = 0; e < QK_K; ++e) {
+    const int q = levels[e];
+    uint8_t& byte = b.qs[32 * (e / 64) + e % 32];
+    byte = static_cast<uint8_t>(byte | (q & 0x0F) << ((e % 64) < 32 ? 0 : 4));
+    b.qh[e % 32] = static_cast<uint8_t>(b.qh[e % 32] | ((q >> 4) & 1) << (e / 32));
+  }
+}
+
 void unpack_levels_q6_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ6_K*>(block);
   for (int e = 0; e < QK_K; ++e) {

@@ -1,5 +1,5 @@
-// AVX2 tile kernels for the packed K-quant formats q4_Kx8 and q6_Kx8
-// (layouts in kernels/packed.cpp) against Q8_K activation rows.
+// AVX2 tile kernels for the packed K-quant formats q4_Kx8, q5_Kx8 and
+// q6_Kx8 (layouts in kernels/packed.cpp) against Q8_K activation rows.
 //
 // As in the legacy tile kernels, lane r is weight row r throughout. Per
 // super-block the integer work is exact and matches the oracle
@@ -8,13 +8,15 @@
 //         maddubs of a sub-block summed in int16 (<= 8 * 2 * 15 * 128 =
 //         30720) before madd by the scale; mins_dot = sum_s m_s * (bsums[2s]
 //         + bsums[2s+1]);
+//   q5_K: the same, with levels 0..31: 4 maddubs per int16 sum (4 * 2 *
+//         31 * 128 = 31744), two per sub-block;
 //   q6_K: isum = sum_g sc_g * ((q - 32) . a over group g of 16), computed as
 //         sum_g sc_g * (q . a) - 32 * sum_g sc_g * bsums[g] with q in 0..63;
 //         only 2 maddubs fit in int16 (2 * 2 * 63 * 128 = 32256), so each
 //         group takes 2 madds by its scale.
 // then the float steps are the oracle's, per lane:
 //   acc += (d * d_a) * (float)isum;  acc -= (dmin * d_a) * (float)mins_dot.
-// The 6-bit scales of q4_K are decoded for all 8 rows at once from the
+// The 6-bit scales of q4_K and q5_K are decoded for all 8 rows at once from the
 // interleaved 12-byte fields (three 32-byte vectors).
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/avx2/simd_avx2.h"
@@ -25,7 +27,6 @@ namespace {
 
 using namespace avx2;
 
-constexpr size_t kQ4_KTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
 constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
 
 __m256i mask8(int m) { return _mm256_set1_epi8(static_cast<char>(m)); }
@@ -69,17 +70,93 @@ __m256i pair_bytes_i16(__m256i v) {
   return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
 }
 
-template <int N>
-void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                 bool accumulate) {
+// The part of a q4_Kx8 / q5_Kx8 tile block that differs between the two:
+// sub-block S (32 elements of the 8 rows) dotted with the N activation
+// rows' quants `a[n]` (the super-block's 256), in int16 sums that cannot
+// saturate, then widened by the sub-block scale: isum[n] += sc * (q . a).
+struct Q4KQuants {
+  static constexpr size_t kTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
+  // Sub-block S = 2c + h: nibble half h of the 32 bytes of chunk c, i.e.
+  // vectors 8c..8c+7; 8 maddubs summed in int16 (<= 8 * 2 * 15 * 128).
+  template <int S, int N>
+  static void sub_block(const uint8_t* quants, const int8_t* const (&a)[N], __m256i sc, __m256i (&isum)[N]) {
+    constexpr int c = S / 2, h = S % 2;
+    const __m256i m4 = mask8(0x0F);
+    __m256i s16[N];
+    for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
+    auto step = [&](int g) {
+      const __m256i q = load_u256(quants + 32 * (8 * c + g));
+      const __m256i nib = h == 0 ? _mm256_and_si256(q, m4) : _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      for (int n = 0; n < N; ++n) {
+        s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(nib, bcast_i32(a[n] + 32 * S + 4 * g)));
+      }
+    };
+    steps<8, N <= 2 ? 8 : 2>(step);
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s16[n], sc));
+  }
+};
+
+// Bits of each byte of x >> Shift (16-bit shift) under Mask.
+template <int Shift, int Mask>
+__m256i bits(__m256i x) {
+  return _mm256_and_si256(_mm256_srli_epi16(x, Shift), mask8(Mask));
+}
+
+struct Q5KQuants {
+  static constexpr size_t kTileBlock = 8 * sizeof(BlockQ5_K);  // 1408
+  // Sub-block S is 5 vectors V0..V4 (layout in kernels/packed.cpp): bits 0-4
+  // of Vj are element vector Ej (elements 4j..4j+3 of every row), and their
+  // bits 5-7 hold, 3 at a time, the 15 bits of E5 | E6 << 5 | E7 << 10.
+  // 16-bit shifts: what they pull in from the neighbouring byte falls
+  // outside each mask. Two int16 sums of 4 maddubs (4 * 2 * 31 * 128 =
+  // 31744), each widened by the scale.
+  template <int S, int N>
+  static void sub_block(const uint8_t* quants, const int8_t* const (&a)[N], __m256i sc, __m256i (&isum)[N]) {
+    const uint8_t* v = quants + 160 * S;
+    const __m256i v0 = load_u256(v), v1 = load_u256(v + 32), v2 = load_u256(v + 64);
+    const __m256i v3 = load_u256(v + 96), v4 = load_u256(v + 128);
+    const __m256i m5 = mask8(0x1F);
+    const __m256i e[8] = {
+        _mm256_and_si256(v0, m5),
+        _mm256_and_si256(v1, m5),
+        _mm256_and_si256(v2, m5),
+        _mm256_and_si256(v3, m5),
+        _mm256_and_si256(v4, m5),
+        _mm256_or_si256(bits<5, 0x07>(v0), bits<2, 0x18>(v1)),
+        _mm256_or_si256(_mm256_or_si256(bits<7, 0x01>(v1), bits<4, 0x0E>(v2)), bits<1, 0x10>(v3)),
+        _mm256_or_si256(bits<6, 0x03>(v3), bits<3, 0x1C>(v4)),
+    };
+    for (int n = 0; n < N; ++n) {
+      const int8_t* an = a[n] + 32 * S;
+      auto four = [&](int j) {
+        const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(e[j], bcast_i32(an + 4 * j)),
+                                             _mm256_maddubs_epi16(e[j + 1], bcast_i32(an + 4 * j + 4)));
+        const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(e[j + 2], bcast_i32(an + 4 * j + 8)),
+                                             _mm256_maddubs_epi16(e[j + 3], bcast_i32(an + 4 * j + 12)));
+        return _mm256_madd_epi16(_mm256_add_epi16(s01, s23), sc);
+      };
+      isum[n] = _mm256_add_epi32(isum[n], _mm256_add_epi32(four(0), four(4)));
+    }
+  }
+};
+
+// q4_Kx8 and q5_Kx8: d[8], dmin[8], the interleaved 12-byte scale fields
+// (3 vectors), then Quants' bytes from offset 128.
+template <typename Quants, int N>
+void k4_scaled_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                       bool accumulate) {
   const __m256i m4 = mask8(0x0F);
   __m256 acc[N];
   for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* blk = tile + i * kQ4_KTileBlock;
-    prefetch_stream<kQ4_KTileBlock>(blk);
+    const uint8_t* blk = tile + i * Quants::kTileBlock;
+    prefetch_stream<Quants::kTileBlock>(blk);
     const BlockQ8_K* a[N];
-    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    const int8_t* aq[N];
+    for (int n = 0; n < N; ++n) {
+      a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+      aq[n] = a[n]->qs;
+    }
     // Lane r of w0/w1/w2 holds bytes 0-3 / 4-7 / 8-11 of row r's scales.
     const __m256i w0 = load_u256(blk + 32), w1 = load_u256(blk + 64), w2 = load_u256(blk + 96);
     const __m256i m6 = mask8(0x3F), m30 = mask8(0x30);
@@ -91,30 +168,15 @@ void q4_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
                                           _mm256_and_si256(_mm256_srli_epi16(w1, 2), m30));
     __m256i isum[N];
     for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
-    // Sub-block s = 2c + h: nibble half h of the 32 bytes of chunk c, i.e.
-    // vectors 8c..8c+7; its activations start at 64c + 32h.
-    auto sub_block = [&](auto s_tag, __m256i sc) {
-      constexpr int s = decltype(s_tag)::value, c = s / 2, h = s % 2;
-      __m256i s16[N];
-      for (int n = 0; n < N; ++n) s16[n] = _mm256_setzero_si256();
-      auto step = [&](int g) {
-        const __m256i q = load_u256(blk + 128 + 32 * (8 * c + g));
-        const __m256i nib = h == 0 ? _mm256_and_si256(q, m4) : _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-        for (int n = 0; n < N; ++n) {
-          s16[n] = _mm256_add_epi16(s16[n], _mm256_maddubs_epi16(nib, bcast_i32(a[n]->qs + 64 * c + 32 * h + 4 * g)));
-        }
-      };
-      steps<8, N <= 2 ? 8 : 2>(step);
-      for (int n = 0; n < N; ++n) isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s16[n], sc));
-    };
-    sub_block(std::integral_constant<int, 0>{}, dup_byte_u16<0>(sc_lo));
-    sub_block(std::integral_constant<int, 1>{}, dup_byte_u16<1>(sc_lo));
-    sub_block(std::integral_constant<int, 2>{}, dup_byte_u16<2>(sc_lo));
-    sub_block(std::integral_constant<int, 3>{}, dup_byte_u16<3>(sc_lo));
-    sub_block(std::integral_constant<int, 4>{}, dup_byte_u16<0>(sc_hi));
-    sub_block(std::integral_constant<int, 5>{}, dup_byte_u16<1>(sc_hi));
-    sub_block(std::integral_constant<int, 6>{}, dup_byte_u16<2>(sc_hi));
-    sub_block(std::integral_constant<int, 7>{}, dup_byte_u16<3>(sc_hi));
+    const uint8_t* quants = blk + 128;
+    Quants::template sub_block<0, N>(quants, aq, dup_byte_u16<0>(sc_lo), isum);
+    Quants::template sub_block<1, N>(quants, aq, dup_byte_u16<1>(sc_lo), isum);
+    Quants::template sub_block<2, N>(quants, aq, dup_byte_u16<2>(sc_lo), isum);
+    Quants::template sub_block<3, N>(quants, aq, dup_byte_u16<3>(sc_lo), isum);
+    Quants::template sub_block<4, N>(quants, aq, dup_byte_u16<0>(sc_hi), isum);
+    Quants::template sub_block<5, N>(quants, aq, dup_byte_u16<1>(sc_hi), isum);
+    Quants::template sub_block<6, N>(quants, aq, dup_byte_u16<2>(sc_hi), isum);
+    Quants::template sub_block<7, N>(quants, aq, dup_byte_u16<3>(sc_hi), isum);
     const __m256i mn01 = pair_bytes_u16<0>(mn_lo), mn23 = pair_bytes_u16<2>(mn_lo);
     const __m256i mn45 = pair_bytes_u16<0>(mn_hi), mn67 = pair_bytes_u16<2>(mn_hi);
     const __m256 d = _mm256_cvtph_ps(load_u128(blk));
@@ -208,8 +270,18 @@ void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
   for (int64_t i = 0; i < n_tiles; ++i) {
     for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      q4_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
+      k4_scaled_x8_rows<Q4KQuants, decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride,
+                                                        act_stride, y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
+}
+
+void gemm_q5_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      k4_scaled_x8_rows<Q5KQuants, decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride,
+                                                        act_stride, y + t * ldy + 8 * i, ldy, accumulate);
     });
   }
 }
