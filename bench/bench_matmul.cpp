@@ -204,7 +204,7 @@ void register_all() {
   const struct {
     DType t;
     const char* name;
-  } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q8_0, "q8_0"}, {DType::Q4_K, "q4_K"}, {DType::Q5_K, "q5_K"},
+  } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q8_0, "q8_0"}, {DType::Q3_K, "q3_K"}, {DType::Q4_K, "q4_K"}, {DType::Q5_K, "q5_K"},
                {DType::Q6_K, "q6_K"},
                {DType::F16, "f16"}};
   const struct {

@@ -9,6 +9,14 @@
 //           and 16+4c.. in the high nibbles of every row)
 //   q8_0x8  per block (272 B): d[8], then qs interleaved 2 (16 vectors of 16
 //           bytes: vector g holds elements 2g, 2g+1 of every row)
+//   q3_Kx8  per super-block (880 B): d[8], then the 12 scale bytes
+//           transcoded and interleaved 4 (3 vectors: byte B = 0..11 holds
+//           the signed 6-bit scale of group B in bits 2-7 and bits
+//           2(B/4), 2(B/4)+1 of group 12 + B%4's in bits 0-1), then the
+//           levels + 4 (0..7) transcoded: per 32 elements p (groups 2p and
+//           2p+1), 3 vectors j = 0..2 whose byte k of row r holds Ej in
+//           bits 0-2, E(j+3) in bits 3-5 and bits 2j, 2j+1 of E6 | E7 << 3
+//           in bits 6-7, where Ei = element 32p + 4i + k
 //   q4_Kx8  per super-block (1152 B): d[8], dmin[8], scales interleaved 4
 //           (3 vectors: packed bytes 0-3, 4-7, 8-11), qs interleaved 4 (32)
 //   q5_Kx8  per super-block (1408 B): d[8], dmin[8], scales interleaved 4
@@ -179,6 +187,82 @@ struct PackQ6_K {
   }
 };
 
+// q3_Kx8: d, then scales and quants transcoded (layout above).
+struct PackQ3_K {
+  static constexpr Field kHeadFields[] = {{offsetof(BlockQ3_K, d), 2, 2}};
+  static constexpr size_t kScaleBytes = kPackRows * 12;
+  // Byte k of row r in vector j of the 32 elements p.
+  static size_t at(int p, int j, int r, int k) { return static_cast<size_t>((3 * p + j) * 32 + 4 * r + k); }
+
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ3_K);
+      uint8_t* scales = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ3_K));
+      uint8_t* quants = scales + kScaleBytes;
+      uint8_t sc[kPackRows][12];
+      const uint8_t* sc_rows[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) {
+        const auto& blk = *reinterpret_cast<const BlockQ3_K*>(src[r]);
+        auto t = [&](int g) { return static_cast<unsigned>(unpack_scale_q3_K(g, blk.scales)) & 63; };
+        for (int B = 0; B < 12; ++B) sc[r][B] = static_cast<uint8_t>(t(B) << 2 | ((t(12 + B % 4) >> (2 * (B / 4))) & 3));
+        sc_rows[r] = sc[r];
+        int8_t lv[QK_K];
+        unpack_levels_q3_K(src[r], lv);
+        for (int p = 0; p < QK_K / 32; ++p) {
+          for (int k = 0; k < 4; ++k) {
+            auto e = [&](int i) { return static_cast<unsigned>(lv[32 * p + 4 * i + k] + 4); };
+            const unsigned y = e(6) | e(7) << 3;
+            for (int j = 0; j < 3; ++j) {
+              quants[at(p, j, r, k)] = static_cast<uint8_t>(e(j) | e(j + 3) << 3 | ((y >> (2 * j)) & 3) << 6);
+            }
+          }
+        }
+      }
+      interleave(scales, sc_rows, 12, 4);
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ3_K);
+      const uint8_t* scales = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ3_K), kHeadFields, dst);
+      const uint8_t* quants = scales + kScaleBytes;
+      uint8_t sc[kPackRows][12];
+      uint8_t* sc_rows[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) sc_rows[r] = sc[r];
+      deinterleave(scales, sc_rows, 12, 4);
+      for (int r = 0; r < kPackRows; ++r) {
+        auto& blk = *reinterpret_cast<BlockQ3_K*>(dst[r]);
+        uint8_t biased[16];
+        for (int g = 0; g < 12; ++g) biased[g] = static_cast<uint8_t>(((sc[r][g] >> 2) + 32) & 63);
+        for (int k = 0; k < 4; ++k) {
+          unsigned t = 0;
+          for (int v = 0; v < 3; ++v) t |= static_cast<unsigned>(sc[r][4 * v + k] & 3) << (2 * v);
+          biased[12 + k] = static_cast<uint8_t>((t + 32) & 63);
+        }
+        pack_scales_q3_K(biased, blk.scales);
+        int8_t lv[QK_K];
+        for (int p = 0; p < QK_K / 32; ++p) {
+          for (int k = 0; k < 4; ++k) {
+            unsigned y = 0;
+            for (int j = 0; j < 3; ++j) {
+              const uint8_t byte = quants[at(p, j, r, k)];
+              lv[32 * p + 4 * j + k] = static_cast<int8_t>((byte & 7) - 4);
+              lv[32 * p + 4 * (j + 3) + k] = static_cast<int8_t>(((byte >> 3) & 7) - 4);
+              y |= static_cast<unsigned>(byte >> 6) << (2 * j);
+            }
+            lv[32 * p + 24 + k] = static_cast<int8_t>((y & 7) - 4);
+            lv[32 * p + 28 + k] = static_cast<int8_t>((y >> 3) - 4);
+          }
+        }
+        pack_levels_q3_K(lv, dst[r]);
+      }
+    }
+  }
+};
+
 // q5_Kx8: the q4_K head fields, then the quants transcoded (levels 0..31
 // through unpack/pack_levels_q5_K).
 struct PackQ5_K {
@@ -278,6 +362,8 @@ const PackedFormat kPackedFormats[] = {
      PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2, 8},
     {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
      PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
+    {DType::Q3_K, "q3_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
+     PackQ3_K::pack, PackQ3_K::unpack, gemm_q3_Kx8_avx2, 8},
     {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
      PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2, 8},
     {DType::Q5_K, "q5_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,

@@ -59,6 +59,18 @@ void unpack_levels_q3_K(const void* block, int8_t levels[256]) {
   }
 }
 
+void pack_levels_q3_K(const int8_t levels[256], void* block) {
+  auto& b = *static_cast<BlockQ3_K*>(block);
+  std::memset(b.qs, 0, sizeof b.qs);
+  std::memset(b.hmask, 0, sizeof b.hmask);
+  for (int e = 0; e < QK_K; ++e) {
+    const int q = levels[e] + 4;  // 0..7: bit 2 set means "no -4 offset"
+    uint8_t& byte = b.qs[32 * (e / 128) + e % 32];
+    byte = static_cast<uint8_t>(byte | (q & 3) << (2 * ((e % 128) / 32)));
+    b.hmask[e % 32] = static_cast<uint8_t>(b.hmask[e % 32] | ((q >> 2) & 1) << (e / 32));
+  }
+}
+
 void unpack_levels_q4_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ4_K*>(block);
   for (int e = 0; e < QK_K; ++e) {

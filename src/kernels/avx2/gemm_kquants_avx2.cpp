@@ -1,5 +1,5 @@
-// AVX2 tile kernels for the packed K-quant formats q4_Kx8, q5_Kx8 and
-// q6_Kx8 (layouts in kernels/packed.cpp) against Q8_K activation rows.
+// AVX2 tile kernels for the packed K-quant formats q3_Kx8, q4_Kx8, q5_Kx8
+// and q6_Kx8 (layouts in kernels/packed.cpp) against Q8_K activation rows.
 //
 // As in the legacy tile kernels, lane r is weight row r throughout. Per
 // super-block the integer work is exact and matches the oracle
@@ -10,6 +10,9 @@
 //         + bsums[2s+1]);
 //   q5_K: the same, with levels 0..31: 4 maddubs per int16 sum (4 * 2 *
 //         31 * 128 = 31744), two per sub-block;
+//   q3_K: isum = sum_g sc_g * ((q - 4) . a over group g of 16) with q in
+//         0..7 and signed scales, computed like q6_K's below (4 maddubs
+//         per int16 sum, one madd per group);
 //   q6_K: isum = sum_g sc_g * ((q - 32) . a over group g of 16), computed as
 //         sum_g sc_g * (q . a) - 32 * sum_g sc_g * bsums[g] with q in 0..63;
 //         only 2 maddubs fit in int16 (2 * 2 * 63 * 128 = 32256), so each
@@ -27,6 +30,7 @@ namespace {
 
 using namespace avx2;
 
+constexpr size_t kQ3_KTileBlock = 8 * sizeof(BlockQ3_K);  // 880
 constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
 
 __m256i mask8(int m) { return _mm256_set1_epi8(static_cast<char>(m)); }
@@ -52,22 +56,23 @@ __m256i pair_bytes_u16(__m256i v) {
 }
 
 // Same as the above two for signed bytes: the byte goes to the high half of
-// each int16 and an arithmetic shift sign-extends it.
-template <int B>
+// each int16 and an arithmetic shift sign-extends it (by 10 for q3_Kx8's
+// scales, signed 6-bit values in bits 2-7 of their byte).
+template <int B, int Shift = 8>
 __m256i dup_byte_i16(__m256i v) {
   constexpr char z = -128;
   const __m256i idx = _mm256_setr_epi8(z, B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B,
                                        z, B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B);
-  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), Shift);
 }
 
-template <int B>
+template <int B, int Shift = 8>
 __m256i pair_bytes_i16(__m256i v) {
   constexpr char z = -128;
   const __m256i idx =
       _mm256_setr_epi8(z, B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z, B, z,
                        B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B);
-  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), Shift);
 }
 
 // The part of a q4_Kx8 / q5_Kx8 tile block that differs between the two:
@@ -198,6 +203,86 @@ void k4_scaled_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, siz
 }
 
 template <int N>
+void q3_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* blk = tile + i * kQ3_KTileBlock;
+    prefetch_stream<kQ3_KTileBlock>(blk);
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    // Scale of group g: byte g % 4 of every lane of sv[g / 4], in bits 2-7;
+    // the scales of groups 12..15 are gathered from bits 0-1 of the others.
+    const __m256i m3 = mask8(0x03);
+    const __m256i w0 = load_u256(blk + 16), w1 = load_u256(blk + 48), w2 = load_u256(blk + 80);
+    const __m256i w3 = _mm256_or_si256(
+        _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(w0, m3), 2), _mm256_slli_epi16(_mm256_and_si256(w1, m3), 4)),
+        _mm256_slli_epi16(_mm256_and_si256(w2, m3), 6));
+    const __m256i sv[4] = {w0, w1, w2, w3};
+    const uint8_t* quants = blk + 16 + 96;
+    __m256i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
+    // 32 elements p (groups 2p and 2p+1): 3 vectors hold the 8 element
+    // vectors E0..E7 of values 0..7 (layout in kernels/packed.cpp); E0..E3
+    // are group 2p, E4..E7 group 2p+1. 16-bit shifts: what they pull in
+    // from the neighbouring byte falls outside each mask.
+    auto pair = [&](auto p_tag) {
+      constexpr int p = decltype(p_tag)::value, g0 = 2 * p, g1 = 2 * p + 1;
+      const uint8_t* q = quants + 96 * p;
+      const __m256i v0 = load_u256(q), v1 = load_u256(q + 32), v2 = load_u256(q + 64);
+      const __m256i m7 = mask8(0x07);
+      const __m256i e[8] = {
+          _mm256_and_si256(v0, m7),
+          _mm256_and_si256(v1, m7),
+          _mm256_and_si256(v2, m7),
+          bits<3, 0x07>(v0),
+          bits<3, 0x07>(v1),
+          bits<3, 0x07>(v2),
+          _mm256_or_si256(bits<6, 0x03>(v0), bits<4, 0x04>(v1)),
+          _mm256_or_si256(bits<7, 0x01>(v1), bits<5, 0x06>(v2)),
+      };
+      const __m256i sc0 = dup_byte_i16<g0 % 4, 10>(sv[g0 / 4]), sc1 = dup_byte_i16<g1 % 4, 10>(sv[g1 / 4]);
+      for (int n = 0; n < N; ++n) {
+        const int8_t* an = a[n]->qs + 32 * p;
+        // Four maddubs per int16 sum: 4 * 2 * 7 * 128 = 7168.
+        auto group = [&](int j) {
+          return _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(e[j], bcast_i32(an + 4 * j)),
+                                                   _mm256_maddubs_epi16(e[j + 1], bcast_i32(an + 4 * j + 4))),
+                                  _mm256_add_epi16(_mm256_maddubs_epi16(e[j + 2], bcast_i32(an + 4 * j + 8)),
+                                                   _mm256_maddubs_epi16(e[j + 3], bcast_i32(an + 4 * j + 12))));
+        };
+        isum[n] = _mm256_add_epi32(isum[n], _mm256_add_epi32(_mm256_madd_epi16(group(0), sc0),
+                                                             _mm256_madd_epi16(group(4), sc1)));
+      }
+    };
+    pair(std::integral_constant<int, 0>{});
+    pair(std::integral_constant<int, 1>{});
+    pair(std::integral_constant<int, 2>{});
+    pair(std::integral_constant<int, 3>{});
+    pair(std::integral_constant<int, 4>{});
+    pair(std::integral_constant<int, 5>{});
+    pair(std::integral_constant<int, 6>{});
+    pair(std::integral_constant<int, 7>{});
+    // The -4 offset: 4 * sum_g sc_g * bsums[g], scales taken in pairs.
+    __m256i scp[8];
+    for (int v = 0; v < 4; ++v) {
+      scp[2 * v] = pair_bytes_i16<0, 10>(sv[v]);
+      scp[2 * v + 1] = pair_bytes_i16<2, 10>(sv[v]);
+    }
+    const __m256 d = _mm256_cvtph_ps(load_u128(blk));
+    for (int n = 0; n < N; ++n) {
+      __m256i off = _mm256_setzero_si256();
+      for (int p = 0; p < 8; ++p) off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[p], bcast_i32(a[n]->bsums + 2 * p)));
+      const __m256i total = _mm256_sub_epi32(isum[n], _mm256_slli_epi32(off, 2));
+      const __m256 da = _mm256_set1_ps(a[n]->d);
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+template <int N>
 void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
                  bool accumulate) {
   __m256 acc[N];
@@ -265,6 +350,16 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
 }
 
 }  // namespace
+
+void gemm_q3_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q3_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
+}
 
 void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
