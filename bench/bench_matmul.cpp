@@ -204,7 +204,8 @@ void register_all() {
   const struct {
     DType t;
     const char* name;
-  } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q8_0, "q8_0"}, {DType::Q3_K, "q3_K"}, {DType::Q4_K, "q4_K"}, {DType::Q5_K, "q5_K"},
+  } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q4_1, "q4_1"}, {DType::Q5_0, "q5_0"},
+               {DType::Q5_1, "q5_1"}, {DType::Q8_0, "q8_0"}, {DType::Q3_K, "q3_K"}, {DType::Q4_K, "q4_K"}, {DType::Q5_K, "q5_K"},
                {DType::Q6_K, "q6_K"},
                {DType::F16, "f16"}};
   const struct {

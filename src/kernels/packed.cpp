@@ -7,6 +7,10 @@
 //   q4_0x8  per 32-element block (144 B): d[8] fp16, then qs interleaved 4
 //           (4 vectors: vector c holds elements 4c..4c+3 in the low nibbles
 //           and 16+4c.. in the high nibbles of every row)
+//   q4_1x8  per block (160 B): d[8], m[8], then qs as in q4_0x8
+//   q5_0x8  per block (176 B): d[8], then the 32 values (level + 16) in
+//           the 5-bit layout of q5_Kx8's sub-blocks below (5 vectors)
+//   q5_1x8  per block (192 B): d[8], m[8], then the 5-bit layout
 //   q8_0x8  per block (272 B): d[8], then qs interleaved 2 (16 vectors of 16
 //           bytes: vector g holds elements 2g, 2g+1 of every row)
 //   q3_Kx8  per super-block (880 B): d[8], then the 12 scale bytes
@@ -125,6 +129,8 @@ struct BlockPacker {
 };
 
 constexpr Field kQ4_0Fields[] = {{offsetof(BlockQ4_0, d), 2, 2}, {offsetof(BlockQ4_0, qs), 16, 4}};
+constexpr Field kQ4_1Fields[] = {
+    {offsetof(BlockQ4_1, d), 2, 2}, {offsetof(BlockQ4_1, m), 2, 2}, {offsetof(BlockQ4_1, qs), 16, 4}};
 constexpr Field kQ8_0Fields[] = {{offsetof(BlockQ8_0, d), 2, 2}, {offsetof(BlockQ8_0, qs), 32, 2}};
 constexpr Field kQ4_KFields[] = {{offsetof(BlockQ4_K, d), 2, 2},
                                  {offsetof(BlockQ4_K, dmin), 2, 2},
@@ -132,6 +138,7 @@ constexpr Field kQ4_KFields[] = {{offsetof(BlockQ4_K, d), 2, 2},
                                  {offsetof(BlockQ4_K, qs), 128, 4}};
 
 using PackQ4_0 = BlockPacker<BlockQ4_0, QK4_0, kQ4_0Fields, std::size(kQ4_0Fields)>;
+using PackQ4_1 = BlockPacker<BlockQ4_1, QK4_1, kQ4_1Fields, std::size(kQ4_1Fields)>;
 using PackQ8_0 = BlockPacker<BlockQ8_0, QK8_0, kQ8_0Fields, std::size(kQ8_0Fields)>;
 using PackQ4_K = BlockPacker<BlockQ4_K, QK_K, kQ4_KFields, std::size(kQ4_KFields)>;
 
@@ -263,14 +270,36 @@ struct PackQ3_K {
   }
 };
 
+// The 5-bit layout of q5_Kx8 (per sub-block) and q5_0x8 / q5_1x8 (per
+// block): 32 values 0..31 of row r in 5 vectors of 32 bytes.
+size_t at5(int j, int r, int k) { return static_cast<size_t>(32 * j + 4 * r + k); }
+
+void put_values5(const uint8_t v[32], int r, uint8_t* vecs) {
+  for (int k = 0; k < 4; ++k) {
+    auto e = [&](int i) { return static_cast<unsigned>(v[4 * i + k]); };
+    const unsigned x = e(5) | e(6) << 5 | e(7) << 10;
+    for (int j = 0; j < 5; ++j) vecs[at5(j, r, k)] = static_cast<uint8_t>(e(j) | ((x >> (3 * j)) & 7) << 5);
+  }
+}
+
+void get_values5(const uint8_t* vecs, int r, uint8_t v[32]) {
+  for (int k = 0; k < 4; ++k) {
+    unsigned x = 0;
+    for (int j = 0; j < 5; ++j) {
+      const uint8_t byte = vecs[at5(j, r, k)];
+      v[4 * j + k] = byte & 0x1F;
+      x |= static_cast<unsigned>(byte >> 5) << (3 * j);
+    }
+    for (int i = 5; i < 8; ++i) v[4 * i + k] = static_cast<uint8_t>((x >> (5 * (i - 5))) & 0x1F);
+  }
+}
+
 // q5_Kx8: the q4_K head fields, then the quants transcoded (levels 0..31
-// through unpack/pack_levels_q5_K).
+// through unpack/pack_levels_q5_K), 160 bytes per sub-block.
 struct PackQ5_K {
   static constexpr Field kHeadFields[] = {{offsetof(BlockQ5_K, d), 2, 2},
                                           {offsetof(BlockQ5_K, dmin), 2, 2},
                                           {offsetof(BlockQ5_K, scales), 12, 4}};
-  // Byte k of row r in vector j of sub-block s (see the layout above).
-  static size_t at(int s, int j, int r, int k) { return static_cast<size_t>((5 * s + j) * 32 + 4 * r + k); }
 
   static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
     for (int64_t b = 0; b < n_in / QK_K; ++b) {
@@ -280,13 +309,7 @@ struct PackQ5_K {
       for (int r = 0; r < kPackRows; ++r) {
         int8_t lv[QK_K];
         unpack_levels_q5_K(src[r], lv);
-        for (int s = 0; s < QK_K / 32; ++s) {
-          for (int k = 0; k < 4; ++k) {
-            auto e = [&](int i) { return static_cast<unsigned>(lv[32 * s + 4 * i + k]); };
-            const unsigned x = e(5) | e(6) << 5 | e(7) << 10;
-            for (int j = 0; j < 5; ++j) quants[at(s, j, r, k)] = static_cast<uint8_t>(e(j) | ((x >> (3 * j)) & 7) << 5);
-          }
-        }
+        for (int s = 0; s < QK_K / 32; ++s) put_values5(reinterpret_cast<const uint8_t*>(lv) + 32 * s, r, quants + 160 * s);
       }
     }
   }
@@ -298,22 +321,51 @@ struct PackQ5_K {
       const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ5_K), kHeadFields, dst);
       for (int r = 0; r < kPackRows; ++r) {
         int8_t lv[QK_K];
-        for (int s = 0; s < QK_K / 32; ++s) {
-          for (int k = 0; k < 4; ++k) {
-            unsigned x = 0;
-            for (int j = 0; j < 5; ++j) {
-              const uint8_t byte = quants[at(s, j, r, k)];
-              lv[32 * s + 4 * j + k] = static_cast<int8_t>(byte & 0x1F);
-              x |= static_cast<unsigned>(byte >> 5) << (3 * j);
-            }
-            for (int i = 5; i < 8; ++i) lv[32 * s + 4 * i + k] = static_cast<int8_t>((x >> (5 * (i - 5))) & 0x1F);
-          }
-        }
+        for (int s = 0; s < QK_K / 32; ++s) get_values5(quants + 160 * s, r, reinterpret_cast<uint8_t*>(lv) + 32 * s);
         pack_levels_q5_K(lv, dst[r]);
       }
     }
   }
 };
+
+// q5_0x8 / q5_1x8: d (and m) interleaved 2, then the 32 values 0..31 of
+// each row (level + 16 for Q5_0) in the 5-bit layout.
+template <typename Block, const Field* kHead, size_t kNumHead, void (*Levels)(const void*, int8_t*), int kBias>
+struct PackQ5Legacy {
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    for (int64_t b = 0; b < n_in / 32; ++b) {
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(Block);
+      uint8_t* quants = interleave_fields(src, {kHead, kNumHead}, tile + b * kPackRows * sizeof(Block));
+      for (int r = 0; r < kPackRows; ++r) {
+        int8_t lv[32];
+        uint8_t v[32];
+        Levels(src[r], lv);
+        for (int j = 0; j < 32; ++j) v[j] = static_cast<uint8_t>(lv[j] + kBias);
+        put_values5(v, r, quants);
+      }
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    for (int64_t b = 0; b < n_in / 32; ++b) {
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(Block);
+      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(Block), {kHead, kNumHead}, dst);
+      for (int r = 0; r < kPackRows; ++r) {
+        uint8_t v[32];
+        get_values5(quants, r, v);
+        auto* blk = reinterpret_cast<Block*>(dst[r]);
+        pack_values_q5(v, blk->qs, blk->qh);
+      }
+    }
+  }
+};
+
+constexpr Field kQ5_0Head[] = {{offsetof(BlockQ5_0, d), 2, 2}};
+constexpr Field kQ5_1Head[] = {{offsetof(BlockQ5_1, d), 2, 2}, {offsetof(BlockQ5_1, m), 2, 2}};
+using PackQ5_0 = PackQ5Legacy<BlockQ5_0, kQ5_0Head, std::size(kQ5_0Head), unpack_levels_q5_0, 16>;
+using PackQ5_1 = PackQ5Legacy<BlockQ5_1, kQ5_1Head, std::size(kQ5_1Head), unpack_levels_q5_1, 0>;
 
 // f16: one element (2 bytes) per row per step.
 void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
@@ -342,6 +394,17 @@ void prepare_q8_0_sum_ref(const float* x, void* dst, int64_t n) {
   }
 }
 
+void prepare_q8_1_float_ref(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_1F*>(dst);
+  for (int64_t i = 0; i < n / 32; ++i) {
+    BlockQ8_1 b;
+    quantize_row_q8_1_ref(x + 32 * i, &b, 32);
+    out[i].d = fp16_to_fp32(b.d);
+    out[i].s = fp16_to_fp32(b.s);
+    std::memcpy(out[i].qs, b.qs, 32);
+  }
+}
+
 void prepare_q8_0_wide_ref(const float* x, void* dst, int64_t n) {
   auto* out = static_cast<ActQ8_0Wide*>(dst);
   for (int64_t i = 0; i < n / 32; ++i) {
@@ -360,6 +423,12 @@ void prepare_f16_rounded_ref(const float* x, void* dst, int64_t n) {
 const PackedFormat kPackedFormats[] = {
     {DType::Q4_0, "q4_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
      PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2, 8},
+    {DType::Q4_1, "q4_1x8", 32, sizeof(ActQ8_1F), prepare_q8_1_float_ref, prepare_q8_1_float_avx2,
+     PackQ4_1::pack, PackQ4_1::unpack, gemm_q4_1x8_avx2, 8},
+    {DType::Q5_0, "q5_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
+     PackQ5_0::pack, PackQ5_0::unpack, gemm_q5_0x8_avx2, 8},
+    {DType::Q5_1, "q5_1x8", 32, sizeof(ActQ8_1F), prepare_q8_1_float_ref, prepare_q8_1_float_avx2,
+     PackQ5_1::pack, PackQ5_1::unpack, gemm_q5_1x8_avx2, 8},
     {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
      PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
     {DType::Q3_K, "q3_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,

@@ -18,8 +18,8 @@
 // on the plain vec_dot path.
 //
 // Activations are converted once per product into the format the kernel
-// reads (PackedFormat::act): Q8_0 blocks carrying their sum (for Q4_0's -8
-// offset), Q8_0 widened to int16 (Q8_0 x Q8_0 multiplies with madd), Q8_K
+// reads (PackedFormat::act): Q8_0 blocks carrying their sum (for the -8 /
+// -16 offsets of Q4_0 / Q5_0), Q8_1 with f32 scale and sum, Q8_0 widened to int16 (Q8_0 x Q8_0 multiplies with madd), Q8_K
 // as is, or f32 values rounded through f16. Each has a scalar `prepare_ref`
 // (the reference quantizer plus a plain reshuffle) and an AVX2 `prepare`
 // that must produce the same bytes.
@@ -48,6 +48,15 @@ struct ActQ8_0Sum {
   int8_t qs[32];
 };
 static_assert(sizeof(ActQ8_0Sum) == 40);
+
+// Q8_1 activation block with its fp16 scale and s = d * sum(q) converted to
+// f32 (exact): what Q4_1 x8 / Q5_1 x8 kernels read.
+struct ActQ8_1F {
+  float d;
+  float s;
+  int8_t qs[32];
+};
+static_assert(sizeof(ActQ8_1F) == 40);
 
 // Q8_0 activation block widened to int16 (Q8_0 x8 kernels use madd, which
 // is exact for every pair of int8 values, -128 included).

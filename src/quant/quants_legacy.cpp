@@ -154,6 +154,8 @@ void unpack_levels_q4_0(const void* block, int8_t levels[32]) {
   }
 }
 
+void pack_values_q5(const uint8_t values[32], uint8_t qs[16], uint8_t qh[4]) { pack_q5(values, qs, qh); }
+
 void unpack_levels_q4_1(const void* block, int8_t levels[32]) {
   const auto& b = *static_cast<const BlockQ4_1*>(block);
   for (int j = 0; j < 16; ++j) {

@@ -21,6 +21,10 @@ void unpack_levels_q4_1(const void* block, int8_t levels[32]);
 void unpack_levels_q5_0(const void* block, int8_t levels[32]);
 void unpack_levels_q5_1(const void* block, int8_t levels[32]);
 
+// Writes the qs nibbles and qh bits of a Q5_0/Q5_1 block from its 32
+// values 0..31 (level + 16 for Q5_0, the level for Q5_1).
+void pack_values_q5(const uint8_t values[32], uint8_t qs[16], uint8_t qh[4]);
+
 void dequantize_row_q4_0(const void* src, float* dst, int64_t n);
 void dequantize_row_q4_1(const void* src, float* dst, int64_t n);
 void dequantize_row_q5_0(const void* src, float* dst, int64_t n);

@@ -33,7 +33,7 @@ namespace {
 using test::Fill;
 using test::Rng;
 
-const DType kPackedTypes[] = {DType::Q4_0, DType::Q8_0, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16};
+const DType kPackedTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16};
 
 std::string type_name(DType t) { return std::string(type_traits(t).name); }
 
@@ -91,6 +91,14 @@ std::vector<uint8_t> prepared_from(const PackedFormat& f, DType at, const uint8_
         o->d = fp16_to_fp32(blk->d);
         for (int j = 0; j < 32; ++j) o->qs[j] = blk->qs[j];
       }
+    }
+  } else if (at == DType::Q8_1) {
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const auto* blk = reinterpret_cast<const BlockQ8_1*>(a) + b;
+      auto* o = reinterpret_cast<ActQ8_1F*>(out.data()) + b;
+      o->d = fp16_to_fp32(blk->d);
+      o->s = fp16_to_fp32(blk->s);
+      std::memcpy(o->qs, blk->qs, 32);
     }
   } else if (at == DType::F16) {
     for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(out.data())[i] = fp16_to_fp32(reinterpret_cast<const uint16_t*>(a)[i]);

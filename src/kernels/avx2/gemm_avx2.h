@@ -19,6 +19,12 @@ namespace kestrel {
 // gemm_legacy_avx2.cpp
 void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_q4_1x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_q5_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_q5_1x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
@@ -40,6 +46,7 @@ void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t
 // same bytes as the scalar prepare_*_ref in kernels/packed.cpp.
 void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n);   // -> ActQ8_0Sum blocks
 void prepare_q8_0_wide_avx2(const float* x, void* dst, int64_t n);  // -> ActQ8_0Wide blocks
+void prepare_q8_1_float_avx2(const float* x, void* dst, int64_t n);  // -> ActQ8_1F blocks
 void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rounded through f16
 
 // Element-wise ops (ops_avx2.cpp), bit-identical to the scalar ones:

@@ -23,6 +23,7 @@
 // interleaved 12-byte fields (three 32-byte vectors).
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/avx2/simd_avx2.h"
+#include "kernels/avx2/tile_levels_avx2.h"
 #include "quant/blocks.h"
 
 namespace kestrel {
@@ -101,47 +102,14 @@ struct Q4KQuants {
   }
 };
 
-// Bits of each byte of x >> Shift (16-bit shift) under Mask.
-template <int Shift, int Mask>
-__m256i bits(__m256i x) {
-  return _mm256_and_si256(_mm256_srli_epi16(x, Shift), mask8(Mask));
-}
-
 struct Q5KQuants {
   static constexpr size_t kTileBlock = 8 * sizeof(BlockQ5_K);  // 1408
-  // Sub-block S is 5 vectors V0..V4 (layout in kernels/packed.cpp): bits 0-4
-  // of Vj are element vector Ej (elements 4j..4j+3 of every row), and their
-  // bits 5-7 hold, 3 at a time, the 15 bits of E5 | E6 << 5 | E7 << 10.
-  // 16-bit shifts: what they pull in from the neighbouring byte falls
-  // outside each mask. Two int16 sums of 4 maddubs (4 * 2 * 31 * 128 =
-  // 31744), each widened by the scale.
+  // Sub-block S is 160 bytes in the 5-bit layout (tile_levels_avx2.h).
   template <int S, int N>
   static void sub_block(const uint8_t* quants, const int8_t* const (&a)[N], __m256i sc, __m256i (&isum)[N]) {
-    const uint8_t* v = quants + 160 * S;
-    const __m256i v0 = load_u256(v), v1 = load_u256(v + 32), v2 = load_u256(v + 64);
-    const __m256i v3 = load_u256(v + 96), v4 = load_u256(v + 128);
-    const __m256i m5 = mask8(0x1F);
-    const __m256i e[8] = {
-        _mm256_and_si256(v0, m5),
-        _mm256_and_si256(v1, m5),
-        _mm256_and_si256(v2, m5),
-        _mm256_and_si256(v3, m5),
-        _mm256_and_si256(v4, m5),
-        _mm256_or_si256(bits<5, 0x07>(v0), bits<2, 0x18>(v1)),
-        _mm256_or_si256(_mm256_or_si256(bits<7, 0x01>(v1), bits<4, 0x0E>(v2)), bits<1, 0x10>(v3)),
-        _mm256_or_si256(bits<6, 0x03>(v3), bits<3, 0x1C>(v4)),
-    };
-    for (int n = 0; n < N; ++n) {
-      const int8_t* an = a[n] + 32 * S;
-      auto four = [&](int j) {
-        const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(e[j], bcast_i32(an + 4 * j)),
-                                             _mm256_maddubs_epi16(e[j + 1], bcast_i32(an + 4 * j + 4)));
-        const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(e[j + 2], bcast_i32(an + 4 * j + 8)),
-                                             _mm256_maddubs_epi16(e[j + 3], bcast_i32(an + 4 * j + 12)));
-        return _mm256_madd_epi16(_mm256_add_epi16(s01, s23), sc);
-      };
-      isum[n] = _mm256_add_epi32(isum[n], _mm256_add_epi32(four(0), four(4)));
-    }
+    __m256i e[8];
+    values5_x8(quants + 160 * S, e);
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_add_epi32(isum[n], dot_values5_x8(e, a[n] + 32 * S, sc));
   }
 };
 

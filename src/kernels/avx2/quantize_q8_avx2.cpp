@@ -138,7 +138,7 @@ void quantize_row_q8_1_avx2(const float* x, void* y, int64_t n) {
 
 // The packed kernels' activation blocks: the same Q8_0 quants and scale,
 // with the scale converted to f32 and either the quant sum added (for the
-// Q4_0 offset) or the quants widened to int16.
+// Q4_0 offset) or the quants widened to int16; Q8_1's with d and s in f32.
 void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n) {
   auto* out = static_cast<ActQ8_0Sum*>(dst);
   for (int64_t i = 0; i < n / QK8_0; ++i) {
@@ -146,6 +146,16 @@ void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n) {
     const Q8Block b = quantize_block_32(x + i * QK8_0, &d, out[i].qs);
     out[i].d = half_to_float(d);
     out[i].sum8 = 8 * b.sum;
+  }
+}
+
+void prepare_q8_1_float_avx2(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<ActQ8_1F*>(dst);
+  for (int64_t i = 0; i < n / QK8_1; ++i) {
+    uint16_t d;
+    const Q8Block b = quantize_block_32(x + i * QK8_1, &d, out[i].qs);
+    out[i].d = half_to_float(d);
+    out[i].s = half_to_float(float_to_half(static_cast<float>(b.sum) * b.d));
   }
 }
 
