@@ -13,6 +13,10 @@
 //   q5_1x8  per block (192 B): d[8], m[8], then the 5-bit layout
 //   q8_0x8  per block (272 B): d[8], then qs interleaved 2 (16 vectors of 16
 //           bytes: vector g holds elements 2g, 2g+1 of every row)
+//   q2_Kx8  per super-block (672 B): d[8], dmin[8], scales interleaved 4
+//           (4 vectors), then per group g of 16 elements one vector whose
+//           byte k of row r holds element 16g + 4j + k in bits 2j, 2j+1
+//           (j = 0..3)
 //   q3_Kx8  per super-block (880 B): d[8], then the 12 scale bytes
 //           transcoded and interleaved 4 (3 vectors: byte B = 0..11 holds
 //           the signed 6-bit scale of group B in bits 2-7 and bits
@@ -189,6 +193,50 @@ struct PackQ6_K {
         int8_t lv[QK_K];
         for (int e = 0; e < QK_K; ++e) lv[e] = static_cast<int8_t>(q[e] - 32);
         pack_levels_q6_K(lv, dst[r]);
+      }
+    }
+  }
+};
+
+// q2_Kx8: d, dmin and scales interleaved, then the levels 0..3 transcoded.
+struct PackQ2_K {
+  static constexpr Field kHeadFields[] = {{offsetof(BlockQ2_K, d), 2, 2},
+                                          {offsetof(BlockQ2_K, dmin), 2, 2},
+                                          {offsetof(BlockQ2_K, scales), 16, 4}};
+  static size_t at(int g, int r, int k) { return static_cast<size_t>(32 * g + 4 * r + k); }
+
+  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      const uint8_t* src[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ2_K);
+      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ2_K));
+      for (int r = 0; r < kPackRows; ++r) {
+        int8_t lv[QK_K];
+        unpack_levels_q2_K(src[r], lv);
+        for (int g = 0; g < QK_K / 16; ++g) {
+          for (int k = 0; k < 4; ++k) {
+            unsigned byte = 0;
+            for (int j = 0; j < 4; ++j) byte |= static_cast<unsigned>(lv[16 * g + 4 * j + k]) << (2 * j);
+            quants[at(g, r, k)] = static_cast<uint8_t>(byte);
+          }
+        }
+      }
+    }
+  }
+
+  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
+    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+      uint8_t* dst[kPackRows];
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ2_K);
+      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ2_K), kHeadFields, dst);
+      for (int r = 0; r < kPackRows; ++r) {
+        int8_t lv[QK_K];
+        for (int g = 0; g < QK_K / 16; ++g) {
+          for (int k = 0; k < 4; ++k) {
+            for (int j = 0; j < 4; ++j) lv[16 * g + 4 * j + k] = static_cast<int8_t>((quants[at(g, r, k)] >> (2 * j)) & 3);
+          }
+        }
+        pack_levels_q2_K(lv, dst[r]);
       }
     }
   }
@@ -431,6 +479,8 @@ const PackedFormat kPackedFormats[] = {
      PackQ5_1::pack, PackQ5_1::unpack, gemm_q5_1x8_avx2, 8},
     {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
      PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
+    {DType::Q2_K, "q2_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
+     PackQ2_K::pack, PackQ2_K::unpack, gemm_q2_Kx8_avx2, 8},
     {DType::Q3_K, "q3_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
      PackQ3_K::pack, PackQ3_K::unpack, gemm_q3_Kx8_avx2, 8},
     {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,

@@ -49,6 +49,15 @@ void unpack_levels_q2_K(const void* block, int8_t levels[256]) {
   }
 }
 
+void pack_levels_q2_K(const int8_t levels[256], void* block) {
+  auto& b = *static_cast<BlockQ2_K*>(block);
+  std::memset(b.qs, 0, sizeof b.qs);
+  for (int e = 0; e < QK_K; ++e) {
+    uint8_t& byte = b.qs[32 * (e / 128) + e % 32];
+    byte = static_cast<uint8_t>(byte | (levels[e] & 3) << (2 * ((e % 128) / 32)));
+  }
+}
+
 void unpack_levels_q3_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ3_K*>(block);
   for (int e = 0; e < QK_K; ++e) {

@@ -58,9 +58,10 @@ void unpack_levels_q3_K(const void* block, int8_t levels[256]);
 void unpack_levels_q4_K(const void* block, int8_t levels[256]);
 void unpack_levels_q5_K(const void* block, int8_t levels[256]);
 void unpack_levels_q6_K(const void* block, int8_t levels[256]);
-// The inverses of the Q3_K, Q5_K and Q6_K unpackers: write the hmask and qs
-// (Q3_K, levels -4..3), qs and qh (Q5_K, levels 0..31) or ql and qh (Q6_K,
+// The inverses of the Q2_K, Q3_K, Q5_K and Q6_K unpackers: write the qs
+// (Q2_K, levels 0..3), hmask and qs (Q3_K, levels -4..3), qs and qh (Q5_K, levels 0..31) or ql and qh (Q6_K,
 // levels -32..31) bytes of a block, scales and d untouched.
+void pack_levels_q2_K(const int8_t levels[256], void* block);
 void pack_levels_q3_K(const int8_t levels[256], void* block);
 void pack_levels_q5_K(const int8_t levels[256], void* block);
 void pack_levels_q6_K(const int8_t levels[256], void* block);

@@ -1,5 +1,5 @@
-// AVX2 tile kernels for the packed K-quant formats q3_Kx8, q4_Kx8, q5_Kx8
-// and q6_Kx8 (layouts in kernels/packed.cpp) against Q8_K activation rows.
+// AVX2 tile kernels for the packed K-quant formats q2_Kx8, q3_Kx8, q4_Kx8,
+// q5_Kx8 and q6_Kx8 (layouts in kernels/packed.cpp) against Q8_K activation rows.
 //
 // As in the legacy tile kernels, lane r is weight row r throughout. Per
 // super-block the integer work is exact and matches the oracle
@@ -10,6 +10,8 @@
 //         + bsums[2s+1]);
 //   q5_K: the same, with levels 0..31: 4 maddubs per int16 sum (4 * 2 *
 //         31 * 128 = 31744), two per sub-block;
+//   q2_K: as q4_K with 16 groups of 16 (4-bit scales and mins, levels
+//         0..3): 4 maddubs per int16 sum, one madd per group;
 //   q3_K: isum = sum_g sc_g * ((q - 4) . a over group g of 16) with q in
 //         0..7 and signed scales, computed like q6_K's below (4 maddubs
 //         per int16 sum, one madd per group);
@@ -31,6 +33,7 @@ namespace {
 
 using namespace avx2;
 
+constexpr size_t kQ2_KTileBlock = 8 * sizeof(BlockQ2_K);  // 672
 constexpr size_t kQ3_KTileBlock = 8 * sizeof(BlockQ3_K);  // 880
 constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
 
@@ -162,6 +165,66 @@ void k4_scaled_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, siz
       mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn23, _mm256_shuffle_epi32(bs, 0x55)));
       mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn45, _mm256_shuffle_epi32(bs, 0xAA)));
       mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mn67, _mm256_shuffle_epi32(bs, 0xFF)));
+      const __m256 da = _mm256_set1_ps(a[n]->d);
+      acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(isum[n])));
+      acc[n] = _mm256_sub_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(mdot)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+template <int N>
+void q2_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                 bool accumulate) {
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* blk = tile + i * kQ2_KTileBlock;
+    prefetch_stream<kQ2_KTileBlock>(blk);
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    // Group g's scale and min: low and high nibble of byte g % 4 of every
+    // lane of the scale vector g / 4.
+    __m256i sc[4], mn[4];
+    for (int v = 0; v < 4; ++v) {
+      const __m256i w = load_u256(blk + 32 + 32 * v);
+      sc[v] = _mm256_and_si256(w, mask8(0x0F));
+      mn[v] = bits<4, 0x0F>(w);
+    }
+    const uint8_t* quants = blk + 32 + 128;
+    __m256i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
+    // Group g: one vector, element vector j (elements 4j..4j+3 of the
+    // group) in bits 2j, 2j+1 of every byte; 4 maddubs per int16 sum
+    // (4 * 2 * 3 * 128 = 3072).
+    auto group = [&](auto g_tag) {
+      constexpr int g = decltype(g_tag)::value;
+      const __m256i v = load_u256(quants + 32 * g);
+      const __m256i e0 = _mm256_and_si256(v, mask8(0x03)), e1 = bits<2, 0x03>(v), e2 = bits<4, 0x03>(v),
+                    e3 = bits<6, 0x03>(v);
+      const __m256i scale = dup_byte_u16<g % 4>(sc[g / 4]);
+      for (int n = 0; n < N; ++n) {
+        const int8_t* an = a[n]->qs + 16 * g;
+        const __m256i s = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(e0, bcast_i32(an)),
+                                                            _mm256_maddubs_epi16(e1, bcast_i32(an + 4))),
+                                           _mm256_add_epi16(_mm256_maddubs_epi16(e2, bcast_i32(an + 8)),
+                                                            _mm256_maddubs_epi16(e3, bcast_i32(an + 12))));
+        isum[n] = _mm256_add_epi32(isum[n], _mm256_madd_epi16(s, scale));
+      }
+    };
+    [&]<int... G>(std::integer_sequence<int, G...>) { (group(std::integral_constant<int, G>{}), ...); }(
+        std::make_integer_sequence<int, 16>{});
+    // mins_dot = sum_g m_g * bsums[g], mins taken in pairs.
+    __m256i mnp[8];
+    for (int v = 0; v < 4; ++v) {
+      mnp[2 * v] = pair_bytes_u16<0>(mn[v]);
+      mnp[2 * v + 1] = pair_bytes_u16<2>(mn[v]);
+    }
+    const __m256 d = _mm256_cvtph_ps(load_u128(blk));
+    const __m256 dmin = _mm256_cvtph_ps(load_u128(blk + 16));
+    for (int n = 0; n < N; ++n) {
+      __m256i mdot = _mm256_setzero_si256();
+      for (int p = 0; p < 8; ++p) mdot = _mm256_add_epi32(mdot, _mm256_madd_epi16(mnp[p], bcast_i32(a[n]->bsums + 2 * p)));
       const __m256 da = _mm256_set1_ps(a[n]->d);
       acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(isum[n])));
       acc[n] = _mm256_sub_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(mdot)));
@@ -318,6 +381,16 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
 }
 
 }  // namespace
+
+void gemm_q2_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      q2_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
+                                      y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
+}
 
 void gemm_q3_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
