@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "models/quant_policy.h"
 
 namespace kestrel {
 namespace {
@@ -168,8 +169,12 @@ uint64_t Model::file_bytes() const {
 }
 
 std::string Model::type_label() const {
-  // The most common type among 2-D tensors describes the file well enough
+  // llama.cpp's file type names the mix ("Q4_K_M", "Q2_K"), as llama-bench
+  // shows it; without one, the type with the most bytes among 2-D tensors
   // ("Q4_0" for a Q4_0 mix whose output is Q6_K).
+  if (const auto ft = reader_->get_int("general.file_type"); ft && *ft >= 0) {
+    if (const FileTypeInfo* info = find_file_type(static_cast<FileType>(*ft))) return std::string(info->name);
+  }
   std::map<std::string, uint64_t> bytes;
   for (const auto& t : reader_->tensors()) {
     if (t.ne.size() == 2) bytes[std::string(type_traits(t.type).name)] += t.nbytes;

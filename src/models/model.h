@@ -50,7 +50,7 @@ class Model {
 
   uint64_t n_params() const;       // elements of all tensors
   uint64_t file_bytes() const;     // tensor bytes in the file
-  std::string type_label() const;  // e.g. "Q4_0" from general.file_type, else most common type
+  std::string type_label() const;  // e.g. "Q4_K_M" from general.file_type, else the type with most bytes
 
  private:
   Model() = default;

@@ -89,21 +89,39 @@ TEST(Runtime, BatchedPrefillEqualsTokenByTokenDecode) {
   for (int64_t v = 0; v < nv; ++v) ASSERT_TRUE(std::isfinite(a.logits(9)[v]));
 }
 
+TEST(Synth, TypeLabelNamesTheFileTypeLikeLlamaBench) {
+  // Not the type with most bytes (a tiny Q2_K mix is mostly its Q6_K output).
+  EXPECT_EQ(Model::load(make_tiny("Q2_K"))->type_label(), "Q2_K");
+  EXPECT_EQ(Model::load(make_tiny("Q4_K_M"))->type_label(), "Q4_K_M");
+}
+
+// Every file type's mix (each quantized type as packed tiles on AVX2
+// machines) against the scalar kernels, for a prompt and a decode step.
 TEST(Runtime, ScalarAndAutoKernelPathsAgree) {
-  const auto m = Model::load(make_tiny("Q4_K_M"));
-  const std::vector<TokenId> toks = {1, 50, 60, 70, 80};
-  ContextParams cp;
-  cp.n_ctx = 32;
-  cp.n_threads = 2;
-  Context fast(*m, cp);
-  cp.path = KernelPath::Scalar;
-  Context slow(*m, cp);
-  fast.decode(toks, false);
-  slow.decode(toks, false);
-  float max_abs = 1.0f;
-  for (int64_t v = 0; v < m->config().n_vocab; ++v) max_abs = std::max(max_abs, std::fabs(slow.logits(0)[v]));
-  for (int64_t v = 0; v < m->config().n_vocab; ++v) {
-    ASSERT_NEAR(fast.logits(0)[v], slow.logits(0)[v], 1e-3f * max_abs);
+  for (const char* type : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "F16"}) {
+    const auto m = Model::load(make_tiny(type));
+    const std::vector<TokenId> toks = {1, 50, 60, 70, 80};
+    const TokenId next = 90;
+    ContextParams cp;
+    cp.n_ctx = 32;
+    cp.n_threads = 2;
+    Context fast(*m, cp);
+    cp.path = KernelPath::Scalar;
+    Context slow(*m, cp);
+    for (int step = 0; step < 2; ++step) {
+      if (step == 0) {
+        fast.decode(toks, false);
+        slow.decode(toks, false);
+      } else {
+        fast.decode({&next, 1}, false);
+        slow.decode({&next, 1}, false);
+      }
+      float max_abs = 1.0f;
+      for (int64_t v = 0; v < m->config().n_vocab; ++v) max_abs = std::max(max_abs, std::fabs(slow.logits(0)[v]));
+      for (int64_t v = 0; v < m->config().n_vocab; ++v) {
+        ASSERT_NEAR(fast.logits(0)[v], slow.logits(0)[v], 1e-3f * max_abs) << type << " step " << step << " token " << v;
+      }
+    }
   }
 }
 
