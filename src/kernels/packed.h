@@ -109,7 +109,7 @@ struct PackedBuffer {
 
 // Packs w's full tiles when a format exists for its type and the CPU runs
 // the AVX2 kernels; points w.packed / w.packed_data at the copy and returns
-// its owner (empty when w stays unpacked).
-PackedBuffer pack_weight_matrix(WeightMatrix& w);
+// its owner (empty when w stays unpacked). n_threads threads share the tiles.
+PackedBuffer pack_weight_matrix(WeightMatrix& w, int n_threads = 1);
 
 }  // namespace kestrel

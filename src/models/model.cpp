@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "models/quant_policy.h"
 
 namespace kestrel {
@@ -147,8 +148,9 @@ void Model::load_weights() {
 void Model::pack_weights() {
   // Every matrix the forward pass multiplies by (not tok_embd, which is only
   // read row by row; a tied output gets its own packed copy).
+  const int n_threads = default_thread_count();
   auto pack = [&](WeightMatrix& m) {
-    if (PackedBuffer b = pack_weight_matrix(m); b.data) packed_.push_back(std::move(b));
+    if (PackedBuffer b = pack_weight_matrix(m, n_threads); b.data) packed_.push_back(std::move(b));
   };
   for (LayerWeights& L : weights_.layers) {
     for (WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) pack(*m);

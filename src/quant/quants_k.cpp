@@ -42,10 +42,13 @@ void pack_scales_q3_K(const uint8_t biased[16], uint8_t packed[12]) {
 }
 
 void unpack_levels_q2_K(const void* block, int8_t levels[256]) {
+  // Runs of 32 elements j = e / 32 share their shift and byte range, so the
+  // inner loops vectorize (packing a model unpacks every block).
   const auto& b = *static_cast<const BlockQ2_K*>(block);
-  for (int e = 0; e < QK_K; ++e) {
-    const int shift = 2 * ((e % 128) / 32);
-    levels[e] = static_cast<int8_t>((b.qs[32 * (e / 128) + e % 32] >> shift) & 3);
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* qs = b.qs + 32 * (j / 4);
+    const int shift = 2 * (j % 4);
+    for (int l = 0; l < 32; ++l) levels[32 * j + l] = static_cast<int8_t>((qs[l] >> shift) & 3);
   }
 }
 
@@ -60,11 +63,14 @@ void pack_levels_q2_K(const int8_t levels[256], void* block) {
 
 void unpack_levels_q3_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ3_K*>(block);
-  for (int e = 0; e < QK_K; ++e) {
-    const int shift = 2 * ((e % 128) / 32);
-    const int low = (b.qs[32 * (e / 128) + e % 32] >> shift) & 3;
-    const bool high = (b.hmask[e % 32] >> (e / 32)) & 1;
-    levels[e] = static_cast<int8_t>(low - (high ? 0 : 4));
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* qs = b.qs + 32 * (j / 4);
+    const int shift = 2 * (j % 4);
+    for (int l = 0; l < 32; ++l) {
+      const int low = (qs[l] >> shift) & 3;
+      const int high = (b.hmask[l] >> j) & 1;
+      levels[32 * j + l] = static_cast<int8_t>(low - 4 + 4 * high);
+    }
   }
 }
 
@@ -82,19 +88,21 @@ void pack_levels_q3_K(const int8_t levels[256], void* block) {
 
 void unpack_levels_q4_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ4_K*>(block);
-  for (int e = 0; e < QK_K; ++e) {
-    const uint8_t byte = b.qs[32 * (e / 64) + e % 32];
-    levels[e] = static_cast<int8_t>((e % 64) < 32 ? (byte & 0x0F) : (byte >> 4));
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* qs = b.qs + 32 * (j / 2);
+    const int shift = 4 * (j % 2);
+    for (int l = 0; l < 32; ++l) levels[32 * j + l] = static_cast<int8_t>((qs[l] >> shift) & 0x0F);
   }
 }
 
 void unpack_levels_q5_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ5_K*>(block);
-  for (int e = 0; e < QK_K; ++e) {
-    const uint8_t byte = b.qs[32 * (e / 64) + e % 32];
-    const int low = (e % 64) < 32 ? (byte & 0x0F) : (byte >> 4);
-    const int high = (b.qh[e % 32] >> (e / 32)) & 1;
-    levels[e] = static_cast<int8_t>(low | (high << 4));
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* qs = b.qs + 32 * (j / 2);
+    const int shift = 4 * (j % 2);
+    for (int l = 0; l < 32; ++l) {
+      levels[32 * j + l] = static_cast<int8_t>(((qs[l] >> shift) & 0x0F) | ((b.qh[l] >> j) & 1) << 4);
+    }
   }
 }
 
@@ -112,12 +120,14 @@ void pack_levels_q5_K(const int8_t levels[256], void* block) {
 
 void unpack_levels_q6_K(const void* block, int8_t levels[256]) {
   const auto& b = *static_cast<const BlockQ6_K*>(block);
-  for (int e = 0; e < QK_K; ++e) {
-    const int half = e / 128, g = (e % 128) / 32, l = e % 32;
-    const uint8_t byte = b.ql[64 * half + 32 * (g & 1) + l];
-    const int low = g >= 2 ? (byte >> 4) : (byte & 0x0F);
-    const int high = (b.qh[32 * half + l] >> (2 * g)) & 3;
-    levels[e] = static_cast<int8_t>((low | (high << 4)) - 32);
+  for (int j = 0; j < 8; ++j) {
+    const int half = j / 4, g = j % 4;
+    const uint8_t* ql = b.ql + 64 * half + 32 * (g & 1);
+    const uint8_t* qh = b.qh + 32 * half;
+    const int shift = g >= 2 ? 4 : 0;
+    for (int l = 0; l < 32; ++l) {
+      levels[32 * j + l] = static_cast<int8_t>((((ql[l] >> shift) & 0x0F) | ((qh[l] >> (2 * g)) & 3) << 4) - 32);
+    }
   }
 }
 

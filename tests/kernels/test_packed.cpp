@@ -193,6 +193,22 @@ TEST_P(PackedKernels, TileKernelMatchesOracle) {
 INSTANTIATE_TEST_SUITE_P(AllFormats, PackedKernels, ::testing::ValuesIn(kPackedTypes),
                          [](const auto& info) { return type_name(info.param); });
 
+// Threads packing runs of tiles write the same bytes as one thread.
+TEST(PackedMatmul, PackingWithThreadsEqualsOneThread) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
+  Rng rng(21);
+  const TypeTraits& tt = type_traits(DType::Q5_K);
+  const int64_t n_in = 512, n_out = 8 * 300 + 5;
+  std::vector<uint8_t> data(row_bytes(tt, n_in) * n_out);
+  const auto f = test::random_floats(rng, n_in * n_out, 1.0f);
+  for (int64_t r = 0; r < n_out; ++r) tt.from_float(f.data() + r * n_in, data.data() + r * row_bytes(tt, n_in), n_in);
+  WeightMatrix one{&tt, data.data(), n_in, n_out, "w"}, three = one;
+  const PackedBuffer a = pack_weight_matrix(one, 1), b = pack_weight_matrix(three, 3);
+  ASSERT_EQ(a.bytes, b.bytes);
+  ASSERT_EQ(a.bytes, row_bytes(tt, n_in) * 8 * 300);
+  EXPECT_EQ(std::memcmp(a.data.get(), b.data.get(), a.bytes), 0);
+}
+
 // A whole matrix product: packed tiles plus vec_dot tail rows, threads,
 // groups, accumulate and SwiGLU, against KernelPath::Scalar. One token and
 // 13 (the f16 panel path too) share the rows out with for_ranges; 1100
