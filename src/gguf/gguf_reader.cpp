@@ -37,6 +37,15 @@ struct FdGuard {
 
 }  // namespace
 
+void Reader::release_pages(const void* p, size_t n) const {
+  const auto* b = static_cast<const uint8_t*>(p);
+  if (!mapping_ || b < base_ || n > size_ || b - base_ > static_cast<std::ptrdiff_t>(size_ - n)) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (reinterpret_cast<uintptr_t>(b) + page - 1) / page * page;
+  const uintptr_t last = (reinterpret_cast<uintptr_t>(b) + n) / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 std::unique_ptr<Reader> Reader::open(const std::string& path) {
   std::unique_ptr<Reader> r(new Reader());
   r->path_ = path;

@@ -59,6 +59,10 @@ class Reader {
   const TensorInfo* find_tensor(std::string_view name) const;
   // Pointer to the tensor's bytes inside the mapping (nbytes long).
   const uint8_t* tensor_data(const TensorInfo& t) const { return base_ + data_offset_ + t.offset; }
+  // Advice that bytes [p, p + n) of the mapping are not needed for now (a
+  // packed copy replaced them): their whole pages leave the process's
+  // resident set and are read back from the file if touched again.
+  void release_pages(const void* p, size_t n) const;
 
  private:
   Reader() = default;

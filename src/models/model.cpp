@@ -150,7 +150,12 @@ void Model::pack_weights() {
   // read row by row; a tied output gets its own packed copy).
   const int n_threads = default_thread_count();
   auto pack = [&](WeightMatrix& m) {
-    if (PackedBuffer b = pack_weight_matrix(m, n_threads); b.data) packed_.push_back(std::move(b));
+    if (PackedBuffer b = pack_weight_matrix(m, n_threads); b.data) {
+      // The kernels read the copy now; the file's pages of those rows need
+      // not stay resident (without this a model took twice its size).
+      reader_->release_pages(m.data, b.bytes);
+      packed_.push_back(std::move(b));
+    }
   };
   for (LayerWeights& L : weights_.layers) {
     for (WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) pack(*m);
