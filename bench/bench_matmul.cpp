@@ -207,7 +207,7 @@ void register_all() {
   } types[] = {{DType::Q4_0, "q4_0"}, {DType::Q4_1, "q4_1"}, {DType::Q5_0, "q5_0"},
                {DType::Q5_1, "q5_1"}, {DType::Q8_0, "q8_0"}, {DType::Q2_K, "q2_K"}, {DType::Q3_K, "q3_K"}, {DType::Q4_K, "q4_K"}, {DType::Q5_K, "q5_K"},
                {DType::Q6_K, "q6_K"},
-               {DType::F16, "f16"}};
+               {DType::F16, "f16"}, {DType::BF16, "bf16"}};
   const struct {
     Path p;
     const char* name;

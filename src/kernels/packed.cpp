@@ -42,7 +42,7 @@
 //           16g + 12 + k in bits 6-7 (GGUF splits each quant into a nibble
 //           and 2 high bits kept in separate arrays; this way the kernel
 //           rebuilds the 4 vectors of a group in 11 operations, not 17)
-//   f16x8   per element (16 B): the 8 rows' values
+//   f16x8   per element (16 B): the 8 rows' values (bf16x8 the same)
 #include "kernels/packed.h"
 
 #include <sys/mman.h>
@@ -418,7 +418,7 @@ constexpr Field kQ5_1Head[] = {{offsetof(BlockQ5_1, d), 2, 2}, {offsetof(BlockQ5
 using PackQ5_0 = PackQ5Legacy<BlockQ5_0, kQ5_0Head, std::size(kQ5_0Head), unpack_levels_q5_0, 16>;
 using PackQ5_1 = PackQ5Legacy<BlockQ5_1, kQ5_1Head, std::size(kQ5_1Head), unpack_levels_q5_1, 0>;
 
-// f16: one element (2 bytes) per row per step.
+// f16 and bf16: one element (2 bytes) per row per step.
 void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
   const uint8_t* src[kPackRows];
   for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes;
@@ -466,6 +466,11 @@ void prepare_q8_0_wide_ref(const float* x, void* dst, int64_t n) {
   }
 }
 
+void prepare_bf16_rounded_ref(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<float*>(dst);
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
+}
+
 void prepare_f16_rounded_ref(const float* x, void* dst, int64_t n) {
   auto* out = static_cast<float*>(dst);
   for (int64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
@@ -494,6 +499,8 @@ const PackedFormat kPackedFormats[] = {
      PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2, 8},
     {DType::F16, "f16x8", 1, sizeof(float), prepare_f16_rounded_ref, prepare_f16_rounded_avx2, pack_f16,
      unpack_f16, gemm_f16x8_avx2, 16},  // tile pairs
+    {DType::BF16, "bf16x8", 1, sizeof(float), prepare_bf16_rounded_ref, prepare_bf16_rounded_avx2, pack_f16,
+     unpack_f16, gemm_bf16x8_avx2, 16},
 };
 
 constexpr size_t kHugePage = size_t(2) << 20;

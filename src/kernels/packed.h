@@ -20,7 +20,7 @@
 // Activations are converted once per product into the format the kernel
 // reads (PackedFormat::act): Q8_0 blocks carrying their sum (for the -8 /
 // -16 offsets of Q4_0 / Q5_0), Q8_1 with f32 scale and sum, Q8_0 widened to int16 (Q8_0 x Q8_0 multiplies with madd), Q8_K
-// as is, or f32 values rounded through f16. Each has a scalar `prepare_ref`
+// as is, or f32 values rounded through f16 (bf16 for bf16x8). Each has a scalar `prepare_ref`
 // (the reference quantizer plus a plain reshuffle) and an AVX2 `prepare`
 // that must produce the same bytes.
 #pragma once

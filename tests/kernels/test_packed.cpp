@@ -14,6 +14,7 @@
 //    fused residual add and the SwiGLU epilogue, equal the scalar path.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -33,7 +34,7 @@ namespace {
 using test::Fill;
 using test::Rng;
 
-const DType kPackedTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16};
+const DType kPackedTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16, DType::BF16};
 
 std::string type_name(DType t) { return std::string(type_traits(t).name); }
 
@@ -102,6 +103,8 @@ std::vector<uint8_t> prepared_from(const PackedFormat& f, DType at, const uint8_
     }
   } else if (at == DType::F16) {
     for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(out.data())[i] = fp16_to_fp32(reinterpret_cast<const uint16_t*>(a)[i]);
+  } else if (at == DType::BF16) {
+    for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(out.data())[i] = bf16_to_fp32(reinterpret_cast<const uint16_t*>(a)[i]);
   } else {
     std::memcpy(out.data(), a, row_bytes(type_traits(at), n));
   }
@@ -132,6 +135,29 @@ TEST_P(PackedKernels, Avx2ActivationConversionMatchesReference) {
       fmt_->prepare(x.data(), got.data(), n);
       ASSERT_EQ(got, want) << "n " << n << " scale " << scale;
     }
+  }
+}
+
+// The bf16 rounding of bf16x8's activations: ties to even, NaN kept quiet,
+// infinities and denormals, on bit patterns spread over all 2^32 (a stride
+// of 65521) plus every low half of one high half (the tie 0x8000 included).
+TEST(PackedActivations, Bf16RoundingMatchesScalarOnSpreadBitPatterns) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C";
+  const PackedFormat* f = find_packed_format(DType::BF16);
+  ASSERT_NE(f, nullptr);
+  std::vector<float> x;
+  for (uint64_t b = 0; b < (uint64_t{1} << 32); b += 65521) x.push_back(std::bit_cast<float>(static_cast<uint32_t>(b)));
+  for (uint32_t lo = 0; lo < 0x10000; ++lo) x.push_back(std::bit_cast<float>(0x3f810000u | lo));
+  for (uint32_t b : {0x7f800000u, 0xff800000u, 0x7f800001u, 0xffc00000u, 0x7f7fffffu, 0x00008000u, 0x80018000u}) {
+    x.push_back(std::bit_cast<float>(b));
+  }
+  while (x.size() % 8 != 3) x.push_back(1.0f);  // a scalar tail too
+  std::vector<float> want(x.size()), got(x.size());
+  f->prepare_ref(x.data(), want.data(), static_cast<int64_t>(x.size()));
+  f->prepare(x.data(), got.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i])) << "input bits " << std::hex
+                                                                               << std::bit_cast<uint32_t>(x[i]);
   }
 }
 

@@ -43,6 +43,8 @@ void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_
 // gemm_f16_avx2.cpp
 void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
+void gemm_bf16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
 // Activation conversions (quantize_q8_avx2.cpp, gemm_f16_avx2.cpp): the
 // same bytes as the scalar prepare_*_ref in kernels/packed.cpp.
@@ -50,6 +52,7 @@ void prepare_q8_0_sum_avx2(const float* x, void* dst, int64_t n);   // -> ActQ8_
 void prepare_q8_0_wide_avx2(const float* x, void* dst, int64_t n);  // -> ActQ8_0Wide blocks
 void prepare_q8_1_float_avx2(const float* x, void* dst, int64_t n);  // -> ActQ8_1F blocks
 void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rounded through f16
+void prepare_bf16_rounded_avx2(const float* x, void* dst, int64_t n);  // f32 rounded through bf16
 
 // Element-wise ops (ops_avx2.cpp), bit-identical to the scalar ones:
 // y = expf(x) (glibc's results), and SwiGLU y = silu(gate) * up.

@@ -1,12 +1,14 @@
-// AVX2/FMA/F16C tile kernel for packed f16 weights (f16x8: element k of the
-// 8 rows side by side) against activation rows already rounded to f16 and
-// stored as f32, plus that rounding.
+// AVX2/FMA/F16C tile kernels for packed 16-bit float weights (f16x8 and
+// bf16x8: element k of the 8 rows side by side) against activation rows
+// already rounded to f16 (resp. bf16) and stored as f32, plus that rounding.
 //
 // Lane r accumulates row r with FMA over the elements; products of two f16
-// values are exact in f32, so the only difference from the scalar oracle
-// (vec_dot_f16_f16_ref, which sums in double) is f32 summation, as for
-// vec_dot_f16_f16_avx2. Each activation row keeps several independent sums
+// (or two bf16) values are exact in f32, so the only difference from the
+// scalar oracles (vec_dot_f16_f16_ref / vec_dot_bf16_bf16_ref, which sum in
+// double) is f32 summation, as for their vec_dot AVX2 twins. The two
+// formats differ only in how 8 weights widen to f32 (Half::widen). Each activation row keeps several independent sums
 // when few rows are in flight so the FMA latency stays hidden.
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -18,14 +20,23 @@ namespace {
 
 using namespace avx2;
 
-// Where a kernel's weight vectors come from: the f16 tiles themselves
-// (widened on every use), or a panel of the same rows already widened to
-// f32, element-major with 8 * NT floats per element (prefill: widened once,
+// 8 weights of one 16-bit float format to f32.
+struct F16 {
+  static __m256 widen(__m128i h) { return _mm256_cvtph_ps(h); }
+};
+struct BF16 {  // bf16 is the top half of an f32
+  static __m256 widen(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+};
+
+// Where a kernel's weight vectors come from: the tiles themselves (widened
+// on every use), or a panel of the same rows already widened to f32,
+// element-major with 8 * NT floats per element (prefill: widened once,
 // reused by every group of activation rows).
+template <typename Half>
 struct FromTiles {
   const uint8_t* tile;
   size_t tile_bytes;
-  __m256 load(int64_t k, int u) const { return _mm256_cvtph_ps(load_u128(tile + u * tile_bytes + 16 * k)); }
+  __m256 load(int64_t k, int u) const { return Half::widen(load_u128(tile + u * tile_bytes + 16 * k)); }
 };
 template <int NT>
 struct FromPanel {
@@ -60,7 +71,7 @@ void f16_rows(int64_t n_in, const Weights& src, const uint8_t* act, size_t strid
   for (; k + S <= n_in; k += S) {
     // Decode streams the weights once (see prefetch_stream); there S >= 4,
     // so each step covers whole 64-byte lines of every tile.
-    if constexpr (N == 1 && std::is_same_v<Weights, FromTiles>) {
+    if constexpr (N == 1 && !std::is_same_v<Weights, FromPanel<NT>>) {
       static_assert(16 * S >= 64);
       for (int u = 0; u < NT; ++u) prefetch_stream<16 * S>(src.tile + u * src.tile_bytes + 16 * k);
     }
@@ -76,10 +87,9 @@ void f16_rows(int64_t n_in, const Weights& src, const uint8_t* act, size_t strid
   }
 }
 
-}  // namespace
-
-void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
-                     size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+template <typename Half>
+void half_x8_gemm(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                  size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
   // Enough activation rows to pay for widening a tile pair once into a
   // per-thread f32 panel (grown on first use, then reused).
   constexpr int64_t kPanelMinRows = 12;
@@ -90,8 +100,8 @@ void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t
     if (n_act >= kPanelMinRows) {
       if (panel.size() < static_cast<size_t>(16 * n_in)) panel.resize(static_cast<size_t>(16 * n_in));
       for (int64_t k = 0; k < n_in; ++k) {
-        _mm256_storeu_ps(panel.data() + 16 * k, _mm256_cvtph_ps(load_u128(pair + 16 * k)));
-        _mm256_storeu_ps(panel.data() + 16 * k + 8, _mm256_cvtph_ps(load_u128(pair + tile_bytes + 16 * k)));
+        _mm256_storeu_ps(panel.data() + 16 * k, Half::widen(load_u128(pair + 16 * k)));
+        _mm256_storeu_ps(panel.data() + 16 * k + 8, Half::widen(load_u128(pair + tile_bytes + 16 * k)));
       }
       const FromPanel<2> src{panel.data()};
       for_act_groups<6>(n_act, [&](auto n, int64_t t) {
@@ -99,7 +109,7 @@ void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t
                                         accumulate);
       });
     } else {
-      const FromTiles src{pair, tile_bytes};
+      const FromTiles<Half> src{pair, tile_bytes};
       for_act_groups<6>(n_act, [&](auto n, int64_t t) {
         f16_rows<2, decltype(n)::value>(n_in, src, act + t * act_stride, act_stride, y + t * ldy + 8 * i, ldy,
                                         accumulate);
@@ -107,12 +117,24 @@ void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t
     }
   }
   if (i < n_tiles) {
-    const FromTiles src{tiles + i * tile_bytes, tile_bytes};
+    const FromTiles<Half> src{tiles + i * tile_bytes, tile_bytes};
     for_act_groups<8>(n_act, [&](auto n, int64_t t) {
       f16_rows<1, decltype(n)::value>(n_in, src, act + t * act_stride, act_stride, y + t * ldy + 8 * i, ldy,
                                       accumulate);
     });
   }
+}
+
+}  // namespace
+
+void gemm_f16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                     size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  half_x8_gemm<F16>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
+}
+
+void gemm_bf16x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                      size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  half_x8_gemm<BF16>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n) {
@@ -123,6 +145,31 @@ void prepare_f16_rounded_avx2(const float* x, void* dst, int64_t n) {
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), kRound)));
   }
   for (; i < n; ++i) out[i] = _cvtsh_ss(_cvtss_sh(x[i], kRound));
+}
+
+void prepare_bf16_rounded_avx2(const float* x, void* dst, int64_t n) {
+  // fp32_to_bf16 (core/half.h) on 8 lanes: round to nearest even, NaN made
+  // quiet; the result widened back is the bf16 value's float.
+  auto* out = static_cast<float*>(dst);
+  const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+  const __m256i top = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i v = _mm256_castps_si256(_mm256_loadu_ps(x + i));
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(v, abs_mask), inf);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(v, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_add_epi32(v, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd));
+    const __m256i quiet = _mm256_or_si256(v, _mm256_set1_epi32(0x00400000));
+    const __m256i bits = _mm256_and_si256(_mm256_blendv_epi8(rounded, quiet, nan), top);
+    _mm256_storeu_ps(out + i, _mm256_castsi256_ps(bits));
+  }
+  for (; i < n; ++i) {  // the same steps on one value (no shared inline helpers in AVX2 code)
+    uint32_t v;
+    std::memcpy(&v, x + i, 4);
+    v = (v & 0x7fffffffu) > 0x7f800000u ? (v | 0x00400000u) : v + 0x7fffu + ((v >> 16) & 1u);
+    v &= 0xffff0000u;
+    std::memcpy(out + i, &v, 4);
+  }
 }
 
 }  // namespace kestrel

@@ -98,7 +98,7 @@ TEST(Synth, TypeLabelNamesTheFileTypeLikeLlamaBench) {
 // Every file type's mix (each quantized type as packed tiles on AVX2
 // machines) against the scalar kernels, for a prompt and a decode step.
 TEST(Runtime, ScalarAndAutoKernelPathsAgree) {
-  for (const char* type : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "F16"}) {
+  for (const char* type : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "F16", "BF16"}) {
     const auto m = Model::load(make_tiny(type));
     const std::vector<TokenId> toks = {1, 50, 60, 70, 80};
     const TokenId next = 90;
