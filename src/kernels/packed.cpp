@@ -543,8 +543,17 @@ PackedBuffer pack_weight_matrix(WeightMatrix& w, int n_threads) {
   };
   const int64_t parts = std::clamp<int64_t>(n_threads, 1, std::max<int64_t>(1, n_tiles / 64));
   std::vector<std::thread> helpers;
-  for (int64_t i = 1; i < parts; ++i) helpers.emplace_back(pack_run, n_tiles * i / parts, n_tiles * (i + 1) / parts);
+  int64_t started = 1;  // runs 1..started-1 have a helper thread
+  try {
+    helpers.reserve(static_cast<size_t>(parts - 1));
+    for (; started < parts; ++started) {
+      helpers.emplace_back(pack_run, n_tiles * started / parts, n_tiles * (started + 1) / parts);
+    }
+  } catch (const std::exception&) {
+    // No thread to be had (resource limits): the caller packs the rest.
+  }
   pack_run(0, n_tiles / parts);
+  pack_run(n_tiles * started / parts, n_tiles);
   for (auto& h : helpers) h.join();
   buf.data.reset(p);
   buf.bytes = bytes;
