@@ -2,6 +2,7 @@
 #include "models/model.h"
 
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -179,7 +180,12 @@ std::string Model::type_label() const {
   // llama.cpp's file type names the mix ("Q4_K_M", "Q2_K"), as llama-bench
   // shows it; without one, the type with the most bytes among 2-D tensors
   // ("Q4_0" for a Q4_0 mix whose output is Q6_K).
-  if (const auto ft = reader_->get_int("general.file_type"); ft && *ft >= 0) {
+  std::optional<int64_t> ft;
+  try {
+    ft = reader_->get_int("general.file_type");
+  } catch (const Error&) {  // a key of another type only loses the label
+  }
+  if (ft && *ft >= 0 && *ft <= 0xffffffffLL) {
     if (const FileTypeInfo* info = find_file_type(static_cast<FileType>(*ft))) return std::string(info->name);
   }
   std::map<std::string, uint64_t> bytes;

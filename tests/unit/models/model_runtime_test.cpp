@@ -90,9 +90,25 @@ TEST(Runtime, BatchedPrefillEqualsTokenByTokenDecode) {
 }
 
 TEST(Synth, TypeLabelNamesTheFileTypeLikeLlamaBench) {
-  // Not the type with most bytes (a tiny Q2_K mix is mostly its Q6_K output).
+  // The file type, not the type with most bytes (Q4_K for a Q4_K_M mix).
   EXPECT_EQ(Model::load(make_tiny("Q2_K"))->type_label(), "Q2_K");
   EXPECT_EQ(Model::load(make_tiny("Q4_K_M"))->type_label(), "Q4_K_M");
+  // A file type of the wrong kind or out of range falls back to the type
+  // with the most bytes (here Q2_K) instead of failing or wrapping.
+  const auto src = gguf::Reader::open(make_tiny("Q2_K"));
+  for (int variant = 0; variant < 2; ++variant) {
+    gguf::Writer w;
+    for (const auto& kv : src->metadata()) {
+      if (kv.key != "general.file_type") w.set_value(kv.key, kv.value);
+    }
+    if (variant == 0) w.set_string("general.file_type", "Q2_K");
+    if (variant == 1) w.set_u64("general.file_type", (uint64_t{1} << 32) + 15);  // would wrap to Q4_K_M
+    for (const auto& t : src->tensors()) w.add_tensor(t.name, t.ne, t.type, src->tensor_data(t), t.nbytes);
+    const std::string path = temp_path("odd_file_type.gguf");
+    w.write_file(path);
+    EXPECT_EQ(Model::load(path)->type_label(), "Q2_K") << "variant " << variant;
+    std::filesystem::remove(path);
+  }
 }
 
 // Every file type's mix (each quantized type as packed tiles on AVX2
