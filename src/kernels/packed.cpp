@@ -149,187 +149,147 @@ using PackQ4_1 = BlockPacker<BlockQ4_1, QK4_1, kQ4_1Fields, std::size(kQ4_1Field
 using PackQ8_0 = BlockPacker<BlockQ8_0, QK8_0, kQ8_0Fields, std::size(kQ8_0Fields)>;
 using PackQ4_K = BlockPacker<BlockQ4_K, QK_K, kQ4_KFields, std::size(kQ4_KFields)>;
 
-// q6_Kx8: d and scales interleaved as above, the quants transcoded (levels
-// + 32, i.e. the 6-bit values 0..63, through unpack/pack_levels_q6_K).
-struct PackQ6_K {
-  static constexpr Field kHeadFields[] = {{offsetof(BlockQ6_K, d), 2, 2}, {offsetof(BlockQ6_K, scales), 16, 4}};
-  // Byte k of row r in vector j of group g (see the layout above).
-  static size_t at(int g, int j, int r, int k) { return static_cast<size_t>((3 * g + j) * 32 + 4 * r + k); }
-
+// Formats whose quants are transcoded: per block, the head fields are
+// interleaved as above, then Codec::encode writes row r's share of the
+// transcoded bytes from its GGUF block, and Codec::decode rewrites the
+// block's quant bytes (levels, scales) from them.
+template <typename Block, int64_t kBlockElems, const Field* kHead, size_t kNumHead, typename Codec>
+struct TranscodePacker {
   static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+    for (int64_t b = 0; b < n_in / kBlockElems; ++b) {
       const uint8_t* src[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ6_K);
-      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ6_K));
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[QK_K];
-        unpack_levels_q6_K(src[r], lv);
-        auto q = [&](int e) { return lv[e] + 32; };
-        for (int g = 0; g < QK_K / 16; ++g) {
-          for (int j = 0; j < 3; ++j) {
-            for (int k = 0; k < 4; ++k) {
-              quants[at(g, j, r, k)] =
-                  static_cast<uint8_t>(q(16 * g + 4 * j + k) | ((q(16 * g + 12 + k) >> (2 * j)) & 3) << 6);
-            }
-          }
-        }
-      }
+      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(Block);
+      uint8_t* out = interleave_fields(src, {kHead, kNumHead}, tile + b * kPackRows * sizeof(Block));
+      for (int r = 0; r < kPackRows; ++r) Codec::encode(src[r], r, out);
     }
   }
 
   static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
+    for (int64_t b = 0; b < n_in / kBlockElems; ++b) {
       uint8_t* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ6_K);
-      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ6_K), kHeadFields, dst);
-      for (int r = 0; r < kPackRows; ++r) {
-        uint8_t q[QK_K] = {};
-        for (int g = 0; g < QK_K / 16; ++g) {
-          for (int j = 0; j < 3; ++j) {
-            for (int k = 0; k < 4; ++k) {
-              const uint8_t byte = quants[at(g, j, r, k)];
-              q[16 * g + 4 * j + k] = byte & 0x3F;
-              q[16 * g + 12 + k] = static_cast<uint8_t>(q[16 * g + 12 + k] | (byte >> 6) << (2 * j));
-            }
-          }
-        }
-        int8_t lv[QK_K];
-        for (int e = 0; e < QK_K; ++e) lv[e] = static_cast<int8_t>(q[e] - 32);
-        pack_levels_q6_K(lv, dst[r]);
-      }
+      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(Block);
+      const uint8_t* in = deinterleave_fields(tile + b * kPackRows * sizeof(Block), {kHead, kNumHead}, dst);
+      for (int r = 0; r < kPackRows; ++r) Codec::decode(in, r, dst[r]);
     }
   }
 };
 
-// q2_Kx8: d, dmin and scales interleaved, then the levels 0..3 transcoded.
-struct PackQ2_K {
-  static constexpr Field kHeadFields[] = {{offsetof(BlockQ2_K, d), 2, 2},
-                                          {offsetof(BlockQ2_K, dmin), 2, 2},
-                                          {offsetof(BlockQ2_K, scales), 16, 4}};
-  static size_t at(int g, int r, int k) { return static_cast<size_t>(32 * g + 4 * r + k); }
+// Byte k of row r in vector v of a run of transcoded vectors.
+size_t at(int v, int r, int k) { return static_cast<size_t>(32 * v + 4 * r + k); }
 
-  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      const uint8_t* src[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ2_K);
-      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ2_K));
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[QK_K];
-        unpack_levels_q2_K(src[r], lv);
-        for (int g = 0; g < QK_K / 16; ++g) {
-          for (int k = 0; k < 4; ++k) {
-            unsigned byte = 0;
-            for (int j = 0; j < 4; ++j) byte |= static_cast<unsigned>(lv[16 * g + 4 * j + k]) << (2 * j);
-            quants[at(g, r, k)] = static_cast<uint8_t>(byte);
-          }
-        }
-      }
-    }
-  }
-
-  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      uint8_t* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ2_K);
-      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ2_K), kHeadFields, dst);
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[QK_K];
-        for (int g = 0; g < QK_K / 16; ++g) {
-          for (int k = 0; k < 4; ++k) {
-            for (int j = 0; j < 4; ++j) lv[16 * g + 4 * j + k] = static_cast<int8_t>((quants[at(g, r, k)] >> (2 * j)) & 3);
-          }
-        }
-        pack_levels_q2_K(lv, dst[r]);
-      }
-    }
-  }
-};
-
-// q3_Kx8: d, then scales and quants transcoded (layout above).
-struct PackQ3_K {
-  static constexpr Field kHeadFields[] = {{offsetof(BlockQ3_K, d), 2, 2}};
-  static constexpr size_t kScaleBytes = kPackRows * 12;
-  // Byte k of row r in vector j of the 32 elements p.
-  static size_t at(int p, int j, int r, int k) { return static_cast<size_t>((3 * p + j) * 32 + 4 * r + k); }
-
-  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      const uint8_t* src[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ3_K);
-      uint8_t* scales = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ3_K));
-      uint8_t* quants = scales + kScaleBytes;
-      uint8_t sc[kPackRows][12];
-      const uint8_t* sc_rows[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) {
-        const auto& blk = *reinterpret_cast<const BlockQ3_K*>(src[r]);
-        auto t = [&](int g) { return static_cast<unsigned>(unpack_scale_q3_K(g, blk.scales)) & 63; };
-        for (int B = 0; B < 12; ++B) sc[r][B] = static_cast<uint8_t>(t(B) << 2 | ((t(12 + B % 4) >> (2 * (B / 4))) & 3));
-        sc_rows[r] = sc[r];
-        int8_t lv[QK_K];
-        unpack_levels_q3_K(src[r], lv);
-        for (int p = 0; p < QK_K / 32; ++p) {
-          for (int k = 0; k < 4; ++k) {
-            auto e = [&](int i) { return static_cast<unsigned>(lv[32 * p + 4 * i + k] + 4); };
-            const unsigned y = e(6) | e(7) << 3;
-            for (int j = 0; j < 3; ++j) {
-              quants[at(p, j, r, k)] = static_cast<uint8_t>(e(j) | e(j + 3) << 3 | ((y >> (2 * j)) & 3) << 6);
-            }
-          }
-        }
-      }
-      interleave(scales, sc_rows, 12, 4);
-    }
-  }
-
-  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      uint8_t* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ3_K);
-      const uint8_t* scales = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ3_K), kHeadFields, dst);
-      const uint8_t* quants = scales + kScaleBytes;
-      uint8_t sc[kPackRows][12];
-      uint8_t* sc_rows[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) sc_rows[r] = sc[r];
-      deinterleave(scales, sc_rows, 12, 4);
-      for (int r = 0; r < kPackRows; ++r) {
-        auto& blk = *reinterpret_cast<BlockQ3_K*>(dst[r]);
-        uint8_t biased[16];
-        for (int g = 0; g < 12; ++g) biased[g] = static_cast<uint8_t>(((sc[r][g] >> 2) + 32) & 63);
+// q6_Kx8: levels + 32 (0..63), 3 vectors per group of 16 (layout above).
+struct Q6_KCodec {
+  static void encode(const uint8_t* block, int r, uint8_t* out) {
+    int8_t lv[QK_K];
+    unpack_levels_q6_K(block, lv);
+    auto q = [&](int e) { return lv[e] + 32; };
+    for (int g = 0; g < QK_K / 16; ++g) {
+      for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 4; ++k) {
-          unsigned t = 0;
-          for (int v = 0; v < 3; ++v) t |= static_cast<unsigned>(sc[r][4 * v + k] & 3) << (2 * v);
-          biased[12 + k] = static_cast<uint8_t>((t + 32) & 63);
+          out[at(3 * g + j, r, k)] =
+              static_cast<uint8_t>(q(16 * g + 4 * j + k) | ((q(16 * g + 12 + k) >> (2 * j)) & 3) << 6);
         }
-        pack_scales_q3_K(biased, blk.scales);
-        int8_t lv[QK_K];
-        for (int p = 0; p < QK_K / 32; ++p) {
-          for (int k = 0; k < 4; ++k) {
-            unsigned y = 0;
-            for (int j = 0; j < 3; ++j) {
-              const uint8_t byte = quants[at(p, j, r, k)];
-              lv[32 * p + 4 * j + k] = static_cast<int8_t>((byte & 7) - 4);
-              lv[32 * p + 4 * (j + 3) + k] = static_cast<int8_t>(((byte >> 3) & 7) - 4);
-              y |= static_cast<unsigned>(byte >> 6) << (2 * j);
-            }
-            lv[32 * p + 24 + k] = static_cast<int8_t>((y & 7) - 4);
-            lv[32 * p + 28 + k] = static_cast<int8_t>((y >> 3) - 4);
-          }
-        }
-        pack_levels_q3_K(lv, dst[r]);
       }
     }
+  }
+  static void decode(const uint8_t* in, int r, uint8_t* block) {
+    uint8_t q[QK_K] = {};
+    for (int g = 0; g < QK_K / 16; ++g) {
+      for (int j = 0; j < 3; ++j) {
+        for (int k = 0; k < 4; ++k) {
+          const uint8_t byte = in[at(3 * g + j, r, k)];
+          q[16 * g + 4 * j + k] = byte & 0x3F;
+          q[16 * g + 12 + k] = static_cast<uint8_t>(q[16 * g + 12 + k] | (byte >> 6) << (2 * j));
+        }
+      }
+    }
+    int8_t lv[QK_K];
+    for (int e = 0; e < QK_K; ++e) lv[e] = static_cast<int8_t>(q[e] - 32);
+    pack_levels_q6_K(lv, block);
+  }
+};
+
+// q2_Kx8: levels 0..3, one vector per group of 16 (bit pairs).
+struct Q2_KCodec {
+  static void encode(const uint8_t* block, int r, uint8_t* out) {
+    int8_t lv[QK_K];
+    unpack_levels_q2_K(block, lv);
+    for (int g = 0; g < QK_K / 16; ++g) {
+      for (int k = 0; k < 4; ++k) {
+        unsigned byte = 0;
+        for (int j = 0; j < 4; ++j) byte |= static_cast<unsigned>(lv[16 * g + 4 * j + k]) << (2 * j);
+        out[at(g, r, k)] = static_cast<uint8_t>(byte);
+      }
+    }
+  }
+  static void decode(const uint8_t* in, int r, uint8_t* block) {
+    int8_t lv[QK_K];
+    for (int g = 0; g < QK_K / 16; ++g) {
+      for (int k = 0; k < 4; ++k) {
+        for (int j = 0; j < 4; ++j) lv[16 * g + 4 * j + k] = static_cast<int8_t>((in[at(g, r, k)] >> (2 * j)) & 3);
+      }
+    }
+    pack_levels_q2_K(lv, block);
+  }
+};
+
+// q3_Kx8: the 12 scale bytes transcoded (interleaved 4: 3 vectors), then
+// levels + 4 (0..7), 3 vectors per 32 elements (layout above).
+struct Q3_KCodec {
+  static constexpr size_t kScaleBytes = kPackRows * 12;
+  static void encode(const uint8_t* block, int r, uint8_t* out) {
+    const auto& blk = *reinterpret_cast<const BlockQ3_K*>(block);
+    auto t = [&](int g) { return static_cast<unsigned>(unpack_scale_q3_K(g, blk.scales)) & 63; };
+    for (int B = 0; B < 12; ++B) {
+      out[at(B / 4, r, B % 4)] = static_cast<uint8_t>(t(B) << 2 | ((t(12 + B % 4) >> (2 * (B / 4))) & 3));
+    }
+    int8_t lv[QK_K];
+    unpack_levels_q3_K(block, lv);
+    for (int p = 0; p < QK_K / 32; ++p) {
+      for (int k = 0; k < 4; ++k) {
+        auto e = [&](int i) { return static_cast<unsigned>(lv[32 * p + 4 * i + k] + 4); };
+        const unsigned y = e(6) | e(7) << 3;
+        for (int j = 0; j < 3; ++j) {
+          out[kScaleBytes + at(3 * p + j, r, k)] = static_cast<uint8_t>(e(j) | e(j + 3) << 3 | ((y >> (2 * j)) & 3) << 6);
+        }
+      }
+    }
+  }
+  static void decode(const uint8_t* in, int r, uint8_t* block) {
+    auto& blk = *reinterpret_cast<BlockQ3_K*>(block);
+    uint8_t biased[16];
+    for (int B = 0; B < 12; ++B) biased[B] = static_cast<uint8_t>(((in[at(B / 4, r, B % 4)] >> 2) + 32) & 63);
+    for (int k = 0; k < 4; ++k) {
+      unsigned t = 0;
+      for (int v = 0; v < 3; ++v) t |= static_cast<unsigned>(in[at(v, r, k)] & 3) << (2 * v);
+      biased[12 + k] = static_cast<uint8_t>((t + 32) & 63);
+    }
+    pack_scales_q3_K(biased, blk.scales);
+    int8_t lv[QK_K];
+    for (int p = 0; p < QK_K / 32; ++p) {
+      for (int k = 0; k < 4; ++k) {
+        unsigned y = 0;
+        for (int j = 0; j < 3; ++j) {
+          const uint8_t byte = in[kScaleBytes + at(3 * p + j, r, k)];
+          lv[32 * p + 4 * j + k] = static_cast<int8_t>((byte & 7) - 4);
+          lv[32 * p + 4 * (j + 3) + k] = static_cast<int8_t>(((byte >> 3) & 7) - 4);
+          y |= static_cast<unsigned>(byte >> 6) << (2 * j);
+        }
+        lv[32 * p + 24 + k] = static_cast<int8_t>((y & 7) - 4);
+        lv[32 * p + 28 + k] = static_cast<int8_t>((y >> 3) - 4);
+      }
+    }
+    pack_levels_q3_K(lv, block);
   }
 };
 
 // The 5-bit layout of q5_Kx8 (per sub-block) and q5_0x8 / q5_1x8 (per
 // block): 32 values 0..31 of row r in 5 vectors of 32 bytes.
-size_t at5(int j, int r, int k) { return static_cast<size_t>(32 * j + 4 * r + k); }
-
 void put_values5(const uint8_t v[32], int r, uint8_t* vecs) {
   for (int k = 0; k < 4; ++k) {
     auto e = [&](int i) { return static_cast<unsigned>(v[4 * i + k]); };
     const unsigned x = e(5) | e(6) << 5 | e(7) << 10;
-    for (int j = 0; j < 5; ++j) vecs[at5(j, r, k)] = static_cast<uint8_t>(e(j) | ((x >> (3 * j)) & 7) << 5);
+    for (int j = 0; j < 5; ++j) vecs[at(j, r, k)] = static_cast<uint8_t>(e(j) | ((x >> (3 * j)) & 7) << 5);
   }
 }
 
@@ -337,7 +297,7 @@ void get_values5(const uint8_t* vecs, int r, uint8_t v[32]) {
   for (int k = 0; k < 4; ++k) {
     unsigned x = 0;
     for (int j = 0; j < 5; ++j) {
-      const uint8_t byte = vecs[at5(j, r, k)];
+      const uint8_t byte = vecs[at(j, r, k)];
       v[4 * j + k] = byte & 0x1F;
       x |= static_cast<unsigned>(byte >> 5) << (3 * j);
     }
@@ -345,78 +305,55 @@ void get_values5(const uint8_t* vecs, int r, uint8_t v[32]) {
   }
 }
 
-// q5_Kx8: the q4_K head fields, then the quants transcoded (levels 0..31
-// through unpack/pack_levels_q5_K), 160 bytes per sub-block.
-struct PackQ5_K {
-  static constexpr Field kHeadFields[] = {{offsetof(BlockQ5_K, d), 2, 2},
-                                          {offsetof(BlockQ5_K, dmin), 2, 2},
-                                          {offsetof(BlockQ5_K, scales), 12, 4}};
-
-  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      const uint8_t* src[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(BlockQ5_K);
-      uint8_t* quants = interleave_fields(src, kHeadFields, tile + b * kPackRows * sizeof(BlockQ5_K));
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[QK_K];
-        unpack_levels_q5_K(src[r], lv);
-        for (int s = 0; s < QK_K / 32; ++s) put_values5(reinterpret_cast<const uint8_t*>(lv) + 32 * s, r, quants + 160 * s);
-      }
-    }
+// q5_Kx8: levels 0..31, 160 bytes per sub-block of 32.
+struct Q5_KCodec {
+  static void encode(const uint8_t* block, int r, uint8_t* out) {
+    int8_t lv[QK_K];
+    unpack_levels_q5_K(block, lv);
+    for (int s = 0; s < QK_K / 32; ++s) put_values5(reinterpret_cast<const uint8_t*>(lv) + 32 * s, r, out + 160 * s);
   }
-
-  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    for (int64_t b = 0; b < n_in / QK_K; ++b) {
-      uint8_t* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(BlockQ5_K);
-      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(BlockQ5_K), kHeadFields, dst);
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[QK_K];
-        for (int s = 0; s < QK_K / 32; ++s) get_values5(quants + 160 * s, r, reinterpret_cast<uint8_t*>(lv) + 32 * s);
-        pack_levels_q5_K(lv, dst[r]);
-      }
-    }
+  static void decode(const uint8_t* in, int r, uint8_t* block) {
+    int8_t lv[QK_K];
+    for (int s = 0; s < QK_K / 32; ++s) get_values5(in + 160 * s, r, reinterpret_cast<uint8_t*>(lv) + 32 * s);
+    pack_levels_q5_K(lv, block);
   }
 };
 
-// q5_0x8 / q5_1x8: d (and m) interleaved 2, then the 32 values 0..31 of
-// each row (level + 16 for Q5_0) in the 5-bit layout.
-template <typename Block, const Field* kHead, size_t kNumHead, void (*Levels)(const void*, int8_t*), int kBias>
-struct PackQ5Legacy {
-  static void pack(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
-    for (int64_t b = 0; b < n_in / 32; ++b) {
-      const uint8_t* src[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) src[r] = rows + r * row_bytes + b * sizeof(Block);
-      uint8_t* quants = interleave_fields(src, {kHead, kNumHead}, tile + b * kPackRows * sizeof(Block));
-      for (int r = 0; r < kPackRows; ++r) {
-        int8_t lv[32];
-        uint8_t v[32];
-        Levels(src[r], lv);
-        for (int j = 0; j < 32; ++j) v[j] = static_cast<uint8_t>(lv[j] + kBias);
-        put_values5(v, r, quants);
-      }
-    }
+// q5_0x8 / q5_1x8: the block's 32 values (level + kBias) in the 5-bit layout.
+template <typename Block, void (*Levels)(const void*, int8_t*), int kBias>
+struct Q5LegacyCodec {
+  static void encode(const uint8_t* block, int r, uint8_t* out) {
+    int8_t lv[32];
+    uint8_t v[32];
+    Levels(block, lv);
+    for (int j = 0; j < 32; ++j) v[j] = static_cast<uint8_t>(lv[j] + kBias);
+    put_values5(v, r, out);
   }
-
-  static void unpack(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes) {
-    for (int64_t b = 0; b < n_in / 32; ++b) {
-      uint8_t* dst[kPackRows];
-      for (int r = 0; r < kPackRows; ++r) dst[r] = rows + r * row_bytes + b * sizeof(Block);
-      const uint8_t* quants = deinterleave_fields(tile + b * kPackRows * sizeof(Block), {kHead, kNumHead}, dst);
-      for (int r = 0; r < kPackRows; ++r) {
-        uint8_t v[32];
-        get_values5(quants, r, v);
-        auto* blk = reinterpret_cast<Block*>(dst[r]);
-        pack_values_q5(v, blk->qs, blk->qh);
-      }
-    }
+  static void decode(const uint8_t* in, int r, uint8_t* block) {
+    uint8_t v[32];
+    get_values5(in, r, v);
+    auto* blk = reinterpret_cast<Block*>(block);
+    pack_values_q5(v, blk->qs, blk->qh);
   }
 };
 
+constexpr Field kQ2_KHead[] = {
+    {offsetof(BlockQ2_K, d), 2, 2}, {offsetof(BlockQ2_K, dmin), 2, 2}, {offsetof(BlockQ2_K, scales), 16, 4}};
+constexpr Field kQ3_KHead[] = {{offsetof(BlockQ3_K, d), 2, 2}};
+constexpr Field kQ5_KHead[] = {
+    {offsetof(BlockQ5_K, d), 2, 2}, {offsetof(BlockQ5_K, dmin), 2, 2}, {offsetof(BlockQ5_K, scales), 12, 4}};
+constexpr Field kQ6_KHead[] = {{offsetof(BlockQ6_K, d), 2, 2}, {offsetof(BlockQ6_K, scales), 16, 4}};
 constexpr Field kQ5_0Head[] = {{offsetof(BlockQ5_0, d), 2, 2}};
 constexpr Field kQ5_1Head[] = {{offsetof(BlockQ5_1, d), 2, 2}, {offsetof(BlockQ5_1, m), 2, 2}};
-using PackQ5_0 = PackQ5Legacy<BlockQ5_0, kQ5_0Head, std::size(kQ5_0Head), unpack_levels_q5_0, 16>;
-using PackQ5_1 = PackQ5Legacy<BlockQ5_1, kQ5_1Head, std::size(kQ5_1Head), unpack_levels_q5_1, 0>;
+
+using PackQ2_K = TranscodePacker<BlockQ2_K, QK_K, kQ2_KHead, std::size(kQ2_KHead), Q2_KCodec>;
+using PackQ3_K = TranscodePacker<BlockQ3_K, QK_K, kQ3_KHead, std::size(kQ3_KHead), Q3_KCodec>;
+using PackQ5_K = TranscodePacker<BlockQ5_K, QK_K, kQ5_KHead, std::size(kQ5_KHead), Q5_KCodec>;
+using PackQ6_K = TranscodePacker<BlockQ6_K, QK_K, kQ6_KHead, std::size(kQ6_KHead), Q6_KCodec>;
+using PackQ5_0 = TranscodePacker<BlockQ5_0, QK5_0, kQ5_0Head, std::size(kQ5_0Head),
+                                 Q5LegacyCodec<BlockQ5_0, unpack_levels_q5_0, 16>>;
+using PackQ5_1 = TranscodePacker<BlockQ5_1, QK5_1, kQ5_1Head, std::size(kQ5_1Head),
+                                 Q5LegacyCodec<BlockQ5_1, unpack_levels_q5_1, 0>>;
 
 // f16 and bf16: one element (2 bytes) per row per step.
 void pack_f16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile) {
