@@ -118,21 +118,14 @@ struct Q5KQuants {
 
 // q4_Kx8 and q5_Kx8: d[8], dmin[8], the interleaved 12-byte scale fields
 // (3 vectors), then Quants' bytes from offset 128.
-template <typename Quants, int N>
-void k4_scaled_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                       bool accumulate) {
-  const __m256i m4 = mask8(0x0F);
-  __m256 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* blk = tile + i * Quants::kTileBlock;
-    prefetch_stream<Quants::kTileBlock>(blk);
-    const BlockQ8_K* a[N];
+template <typename Quants>
+struct K4Scaled {
+  static constexpr size_t kTileBlock = Quants::kTileBlock;
+  template <int N>
+  [[gnu::always_inline]] static void block(const uint8_t* blk, const BlockQ8_K* const (&a)[N], __m256 (&acc)[N]) {
+    const __m256i m4 = mask8(0x0F);
     const int8_t* aq[N];
-    for (int n = 0; n < N; ++n) {
-      a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
-      aq[n] = a[n]->qs;
-    }
+    for (int n = 0; n < N; ++n) aq[n] = a[n]->qs;
     // Lane r of w0/w1/w2 holds bytes 0-3 / 4-7 / 8-11 of row r's scales.
     const __m256i w0 = load_u256(blk + 32), w1 = load_u256(blk + 64), w2 = load_u256(blk + 96);
     const __m256i m6 = mask8(0x3F), m30 = mask8(0x30);
@@ -170,19 +163,13 @@ void k4_scaled_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, siz
       acc[n] = _mm256_sub_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(mdot)));
     }
   }
-  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
-}
+};
 
-template <int N>
-void q2_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                 bool accumulate) {
-  __m256 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* blk = tile + i * kQ2_KTileBlock;
-    prefetch_stream<kQ2_KTileBlock>(blk);
-    const BlockQ8_K* a[N];
-    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+
+struct Q2K {
+  static constexpr size_t kTileBlock = kQ2_KTileBlock;
+  template <int N>
+  [[gnu::always_inline]] static void block(const uint8_t* blk, const BlockQ8_K* const (&a)[N], __m256 (&acc)[N]) {
     // Group g's scale and min: low and high nibble of byte g % 4 of every
     // lane of the scale vector g / 4.
     __m256i sc[4], mn[4];
@@ -230,19 +217,13 @@ void q2_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
       acc[n] = _mm256_sub_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(mdot)));
     }
   }
-  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
-}
+};
 
-template <int N>
-void q3_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                 bool accumulate) {
-  __m256 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* blk = tile + i * kQ3_KTileBlock;
-    prefetch_stream<kQ3_KTileBlock>(blk);
-    const BlockQ8_K* a[N];
-    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+
+struct Q3K {
+  static constexpr size_t kTileBlock = kQ3_KTileBlock;
+  template <int N>
+  [[gnu::always_inline]] static void block(const uint8_t* blk, const BlockQ8_K* const (&a)[N], __m256 (&acc)[N]) {
     // Scale of group g: byte g % 4 of every lane of sv[g / 4], in bits 2-7;
     // the scales of groups 12..15 are gathered from bits 0-1 of the others.
     const __m256i m3 = mask8(0x03);
@@ -310,20 +291,14 @@ void q3_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
       acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total)));
     }
   }
-  for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
-}
+};
 
-template <int N>
-void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
-                 bool accumulate) {
-  __m256 acc[N];
-  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* blk = tile + i * kQ6_KTileBlock;
-    prefetch_stream<kQ6_KTileBlock>(blk);
+
+struct Q6K {
+  static constexpr size_t kTileBlock = kQ6_KTileBlock;
+  template <int N>
+  [[gnu::always_inline]] static void block(const uint8_t* blk, const BlockQ8_K* const (&a)[N], __m256 (&acc)[N]) {
     const uint8_t* quants = blk + 16 + 128;
-    const BlockQ8_K* a[N];
-    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
     __m256i isum[N];
     for (int n = 0; n < N; ++n) isum[n] = _mm256_setzero_si256();
     // Group g = 4v + B of 16 elements: its scale is byte B of every lane of
@@ -377,59 +352,64 @@ void q6_Kx8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t st
       acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total)));
     }
   }
+};
+
+
+// The loop all K-quant tile kernels share: one f32 sum per activation row
+// and weight row (lane), the tile's super-blocks streamed with their
+// activation blocks, Fmt::block adding each super-block's terms (forced
+// inline: out of line, the sums would go through memory).
+template <typename Fmt, int N>
+void kquant_x8_rows(int64_t nsb, const uint8_t* tile, const uint8_t* act, size_t stride, float* y, int64_t ldy,
+                    bool accumulate) {
+  __m256 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* blk = tile + i * Fmt::kTileBlock;
+    prefetch_stream<Fmt::kTileBlock>(blk);
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    Fmt::template block<N>(blk, a, acc);
+  }
   for (int n = 0; n < N; ++n) store_rows8(y + n * ldy, acc[n], accumulate);
+}
+
+template <typename Fmt>
+void kquant_x8_gemm(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                    size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
+      kquant_x8_rows<Fmt, decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride,
+                                              act_stride, y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
 }
 
 }  // namespace
 
 void gemm_q2_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      q2_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  kquant_x8_gemm<Q2K>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 void gemm_q3_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      q3_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  kquant_x8_gemm<Q3K>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 void gemm_q4_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      k4_scaled_x8_rows<Q4KQuants, decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride,
-                                                        act_stride, y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  kquant_x8_gemm<K4Scaled<Q4KQuants>>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 void gemm_q5_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      k4_scaled_x8_rows<Q5KQuants, decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride,
-                                                        act_stride, y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  kquant_x8_gemm<K4Scaled<Q5KQuants>>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 void gemm_q6_Kx8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      q6_Kx8_rows<decltype(n)::value>(n_in / QK_K, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  kquant_x8_gemm<Q6K>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
 }
 
 }  // namespace kestrel
