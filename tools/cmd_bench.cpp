@@ -131,7 +131,7 @@ int cmd_bench(Args& args) {
   std::vector<Row> rows;
   std::mt19937 rng(1234);
   for (const std::string& path : models) {
-    const auto model = Model::load(path);
+    const auto model = Model::load(path, static_cast<int>(*std::max_element(threads.begin(), threads.end())));
     const ModelConfig& c = model->config();
     const int64_t max_len = std::max(*std::max_element(pps.begin(), pps.end()), *std::max_element(tgs.begin(), tgs.end()));
     const int64_t need = *std::max_element(depths.begin(), depths.end()) + max_len;

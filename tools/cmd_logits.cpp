@@ -82,7 +82,7 @@ int cmd_logits(Args& args) {
       if (!line.empty()) prompts.push_back(line);
     }
   }
-  const auto model = Model::load(model_path);
+  const auto model = Model::load(model_path, threads);
   ContextParams cp;
   cp.n_ctx = n_ctx;
   cp.n_threads = threads;

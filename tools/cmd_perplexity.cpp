@@ -40,7 +40,7 @@ int cmd_perplexity(Args& args) {
   if (text_path.empty()) throw Error("kestrel perplexity: -f TEXT is required");
   if (compare && base_path.empty()) throw Error("--kl-divergence needs --kl-divergence-base FILE");
   const std::string text = read_file(text_path);
-  const auto model = Model::load(model_path);
+  const auto model = Model::load(model_path, opt.n_threads);
   if (opt.n_ctx > model->config().n_ctx_train) {
     std::fprintf(stderr, "warning: -c %lld exceeds the model's trained context (%lld)\n",
                  static_cast<long long>(opt.n_ctx), static_cast<long long>(model->config().n_ctx_train));

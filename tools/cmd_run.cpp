@@ -66,7 +66,7 @@ int cmd_run(Args& args) {
   if (model_path.empty()) throw Error("kestrel run: -m MODEL.gguf is required");
   if (!have_prompt) throw Error("kestrel run: give a prompt with -p or -f");
 
-  const auto model = Model::load(model_path);
+  const auto model = Model::load(model_path, threads);
   ContextParams cp;
   cp.n_ctx = n_ctx;
   cp.n_threads = threads;

@@ -245,7 +245,7 @@ ImatrixRun compute_imatrix_file(const std::string& model_path, const std::string
     std::fclose(f);
     std::remove(probe.c_str());
   }
-  const auto model = Model::load(model_path);
+  const auto model = Model::load(model_path, opt.n_threads);
   const std::vector<TokenId> tokens = model->tokenizer().encode(text, true, false);
   if (opt.dataset.empty()) opt.dataset = text_path;
   ImatrixRun run = compute_imatrix(*model, tokens, opt);

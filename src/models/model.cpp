@@ -19,13 +19,13 @@ std::string shape_str(const std::vector<int64_t>& ne) {
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& path) {
+std::unique_ptr<Model> Model::load(const std::string& path, int n_threads) {
   std::unique_ptr<Model> m(new Model());
   m->reader_ = gguf::Reader::open(path);
   m->load_config();
   m->tokenizer_ = Tokenizer::from_gguf(*m->reader_);
   m->load_weights();
-  m->pack_weights();
+  m->pack_weights(n_threads > 0 ? n_threads : default_thread_count());
   return m;
 }
 
@@ -146,10 +146,9 @@ void Model::load_weights() {
   }
 }
 
-void Model::pack_weights() {
+void Model::pack_weights(int n_threads) {
   // Every matrix the forward pass multiplies by (not tok_embd, which is only
   // read row by row; a tied output gets its own packed copy).
-  const int n_threads = default_thread_count();
   auto pack = [&](WeightMatrix& m) {
     if (PackedBuffer b = pack_weight_matrix(m, n_threads); b.data) {
       // The kernels read the copy now; the file's pages of those rows need

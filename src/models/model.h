@@ -40,7 +40,8 @@ struct ModelWeights {
 class Model {
  public:
   // Loads and validates; throws kestrel::Error with a clear message.
-  static std::unique_ptr<Model> load(const std::string& path);
+  // n_threads pack the weights (0: one per physical core).
+  static std::unique_ptr<Model> load(const std::string& path, int n_threads = 0);
 
   const ModelConfig& config() const { return config_; }
   const ArchSpec& arch() const { return *arch_; }
@@ -56,7 +57,7 @@ class Model {
   Model() = default;
   void load_config();
   void load_weights();
-  void pack_weights();
+  void pack_weights(int n_threads);
   const float* f32_vector(const std::string& name, int64_t n, bool required);
   WeightMatrix matrix(const std::string& name, int64_t n_in, int64_t n_out, bool required);
 
