@@ -171,24 +171,20 @@ void legacy_x8_rows(int64_t nb, const uint8_t* tile, const uint8_t* act, size_t 
 template <typename Fmt>
 void legacy_x8_gemm(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                     size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      legacy_x8_rows<Fmt, decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                              y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  for_tiles_and_act_groups<4>(tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy,
+                              [&](auto n, const uint8_t* tile, const uint8_t* a, float* out) {
+                                legacy_x8_rows<Fmt, decltype(n)::value>(n_in / 32, tile, a, act_stride, out, ldy, accumulate);
+                              });
 }
 
 }  // namespace
 
 void gemm_q4_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<4>(n_act, [&](auto n, int64_t t) {
-      q4_0x8_rows<decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  for_tiles_and_act_groups<4>(tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy,
+                              [&](auto n, const uint8_t* tile, const uint8_t* a, float* out) {
+                                q4_0x8_rows<decltype(n)::value>(n_in / 32, tile, a, act_stride, out, ldy, accumulate);
+                              });
 }
 
 void gemm_q4_1x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
@@ -208,12 +204,10 @@ void gemm_q5_1x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_
 
 void gemm_q8_0x8_avx2(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for (int64_t i = 0; i < n_tiles; ++i) {
-    for_act_groups<6>(n_act, [&](auto n, int64_t t) {
-      q8_0x8_rows<decltype(n)::value>(n_in / 32, tiles + i * tile_bytes, act + t * act_stride, act_stride,
-                                      y + t * ldy + 8 * i, ldy, accumulate);
-    });
-  }
+  for_tiles_and_act_groups<6>(tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy,
+                              [&](auto n, const uint8_t* tile, const uint8_t* a, float* out) {
+                                q8_0x8_rows<decltype(n)::value>(n_in / 32, tile, a, act_stride, out, ldy, accumulate);
+                              });
 }
 
 }  // namespace kestrel

@@ -220,4 +220,17 @@ inline void for_act_groups(int64_t n_act, F&& f) {
   dispatch_act_count<MaxN - 1>(n_act - t, t, f);
 }
 
+// The loop of every 8-row tile GEMM: for each tile and each group of up to
+// MaxN activation rows (then the rest), rows(integral_constant<N>, tile,
+// first activation row, first output row).
+template <int MaxN, typename Rows>
+inline void for_tiles_and_act_groups(const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                                     size_t act_stride, int64_t n_act, float* y, int64_t ldy, Rows&& rows) {
+  for (int64_t i = 0; i < n_tiles; ++i) {
+    for_act_groups<MaxN>(n_act, [&](auto n, int64_t t) {
+      rows(n, tiles + i * tile_bytes, act + t * act_stride, y + t * ldy + 8 * i);
+    });
+  }
+}
+
 }  // namespace kestrel::avx2
