@@ -136,7 +136,9 @@ TEST(ThreadPool, ForRangesOwnersWalkFrontToBackAndSlowSharesGetStolen) {
     int64_t by_worker = 0;
     for (const auto& [b, e] : worker) by_worker += e - b;
     // The caller sleeps 200 us per unit: a worker that joined did most.
-    if (by_worker > 0) EXPECT_GT(by_worker, n / 2) << "rep " << rep;
+    if (by_worker > 0) {
+      EXPECT_GT(by_worker, n / 2) << "rep " << rep;
+    }
     for (const auto& pieces : by_thread) {
       if (pieces.empty()) continue;
       EXPECT_TRUE(pieces[0].first == 0 || pieces[0].first == n / 2) << "rep " << rep;
