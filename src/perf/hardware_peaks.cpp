@@ -100,4 +100,13 @@ HardwarePeaks measure_hardware_peaks(int n_threads) {
   return p;
 }
 
+HardwarePeaks best_of(const HardwarePeaks& a, const HardwarePeaks& b) {
+  HardwarePeaks r;
+  r.read_bandwidth = std::max(a.read_bandwidth, b.read_bandwidth);
+  r.f32_peak = std::max(a.f32_peak, b.f32_peak);
+  r.int8_peak = std::max(a.int8_peak, b.int8_peak);
+  r.threads = a.threads != 0 ? a.threads : b.threads;
+  return r;
+}
+
 }  // namespace kestrel

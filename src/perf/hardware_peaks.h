@@ -25,6 +25,12 @@ double measure_int8_dot_peak(int n_threads);
 
 HardwarePeaks measure_hardware_peaks(int n_threads);
 
+// Each limit's larger value. Other processes can only slow a probe down, so
+// the best of several probes is the closer estimate of what the hardware
+// can do (and keeps roofline fractions from passing 100% when a probe ran
+// while another tenant held the cores).
+HardwarePeaks best_of(const HardwarePeaks& a, const HardwarePeaks& b);
+
 // The AVX2 inner loops (perf/avx2/peaks_avx2.cpp): each returns the number
 // of operations it performed in `iters` iterations.
 double f32_fma_loop_avx2(int64_t iters);
