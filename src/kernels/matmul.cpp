@@ -8,10 +8,10 @@
 // contiguous part of the rows and steals at the end (ThreadPool::for_ranges).
 // Otherwise work items are a chunk of rows times one block of tokens, sized
 // so the block's converted activations stay cached while the weight tiles
-// stream past (kActBlockBudget); chunks are "guided" (each takes a fixed share of the rows
-// still left, so they shrink towards the end and the threads finish
-// together), and items are ordered token-block major so the threads walk
-// the weights of one block together.
+// stream past (kActBlockBudget); chunks are "guided" (each takes a fixed
+// share of the rows still left, so they shrink towards the end and the
+// threads finish together), and items are ordered token-block major so the
+// threads walk the weights of one block together.
 #include "kernels/matmul.h"
 
 #include <algorithm>
