@@ -83,6 +83,7 @@ PerplexityResult evaluate_perplexity(const Model& model, std::span<const TokenId
 
   ContextParams cp;
   cp.n_ctx = n_ctx;
+  cp.allow_beyond_trained = true;  // `kestrel perplexity` warns, as llama-perplexity does
   cp.n_threads = opt.n_threads;
   cp.path = opt.path;
   cp.n_batch = opt.n_batch > 0 ? opt.n_batch : n_ctx;

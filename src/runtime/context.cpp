@@ -2,7 +2,10 @@
 // per-chunk forward pass itself lives with the models (models/decoder.cpp).
 #include "runtime/context.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "core/error.h"
@@ -11,12 +14,25 @@
 namespace kestrel {
 namespace {
 
-int64_t pick_n_ctx(const ModelConfig& c, int64_t requested) {
+// Beyond the trained context only when the caller allows it (perplexity and
+// bench, which warn); the f16 K and V cache must also fit in this machine's
+// memory, so a huge -c or -d is a clear error rather than std::bad_alloc.
+int64_t pick_n_ctx(const ModelConfig& c, const ContextParams& p) {
+  const int64_t requested = p.n_ctx;
   if (requested < 0) throw Error("context size must be positive, got " + std::to_string(requested));
   if (requested == 0) return std::min<int64_t>(4096, c.n_ctx_train);
-  if (requested > c.n_ctx_train) {
+  if (requested > c.n_ctx_train && !p.allow_beyond_trained) {
     throw Error("context size " + std::to_string(requested) + " exceeds the model's trained context (" +
                 std::to_string(c.n_ctx_train) + ")");
+  }
+  const double kv_bytes = 2.0 * 2.0 * static_cast<double>(c.n_layer) * static_cast<double>(c.kv_dim()) *
+                          static_cast<double>(requested);
+  const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (ram > 0 && kv_bytes > ram) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "a context of %lld positions needs a %.1f GiB KV cache, more than this machine's %.1f GiB of memory",
+                  static_cast<long long>(requested), kv_bytes / (1u << 30), ram / (1u << 30));
+    throw Error(buf);
   }
   return requested;
 }
@@ -26,7 +42,7 @@ int64_t pick_n_ctx(const ModelConfig& c, int64_t requested) {
 Context::Context(const Model& model, const ContextParams& params)
     : model_(model),
       params_(params),
-      n_ctx_(pick_n_ctx(model.config(), params.n_ctx)),
+      n_ctx_(pick_n_ctx(model.config(), params)),
       n_batch_(std::max<int64_t>(1, std::min(params.n_batch, n_ctx_))),
       pool_(params.n_threads > 0 ? params.n_threads : default_thread_count()),
       // Capacity rounded up to whole 8-position blocks (attention's layout).

@@ -30,6 +30,9 @@ class MatmulObserver {
 
 struct ContextParams {
   int64_t n_ctx = 0;        // 0: min(4096, trained context)
+  // An n_ctx past the model's trained context is an error unless this is
+  // set (perplexity and bench, which warn, as llama.cpp's tools do).
+  bool allow_beyond_trained = false;
   int n_threads = 0;        // 0: default_thread_count()
   int64_t n_batch = 512;    // tokens per forward chunk
   KernelPath path = KernelPath::Auto;

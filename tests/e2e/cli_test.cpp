@@ -78,7 +78,7 @@ TEST_F(Cli, BadInputIsAClearErrorWithStatus1) {
       {"inspect " + model_ + " --bogus", "unknown argument '--bogus'"},
       {"synth --shape gpt-9 --type Q4_0 -o " + tmp("x.gguf"), "unknown shape 'gpt-9'"},
       {"synth --shape tiny --type Q7_7 -o " + tmp("x.gguf"), "unknown type 'Q7_7'"},
-      {"bench -m " + model_ + " -p 4096 -n 0 -r 1", "exceeds the trained context"},
+      {"bench -m " + model_ + " -p 16 -n 0 -d 100000000 -r 1", "-d: depths must be in"},
       {"perplexity -m " + model_ + " -f /nonexistent.txt", "cannot open"},
       {"tokenize -m " + corrupt + " -p hi", "error: "},
   };
@@ -88,6 +88,19 @@ TEST_F(Cli, BadInputIsAClearErrorWithStatus1) {
     EXPECT_NE(r.out.find(c.expect), std::string::npos) << c.args << "\n" << r.out;
   }
   std::filesystem::remove(corrupt);
+}
+
+// llama-bench's rule: depth may run past the trained context (2048 here),
+// with a warning; the row still reports its speed and roofline fraction.
+TEST_F(Cli, BenchRunsPastTheTrainedContextWithAWarning) {
+  const auto r = kestrel("bench -m " + model_ + " -p 8 -n 4 -d 2100 -t 1 -r 1 --no-warmup");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("warning: " + model_ + ": depth + test length (2108) exceeds the trained context (2048)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("pp8 @ d2100"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tg4 @ d2100"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("% of bw"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, PromptLongerThanContextIsAnError) {

@@ -199,6 +199,33 @@ TEST(Runtime, BadTokenIdsAndContextSizesAreErrors) {
   EXPECT_EQ(def.n_ctx(), 2048);
 }
 
+// perplexity and bench may run past the trained context (they warn); the
+// cache must still fit in memory, and a larger cache changes no result.
+TEST(Runtime, ContextPastTheTrainedLengthWhenAllowed) {
+  const auto m = Model::load(make_tiny("Q4_0"));
+  ContextParams cp;
+  cp.n_threads = 2;
+  cp.allow_beyond_trained = true;
+  cp.n_ctx = int64_t{1} << 36;  // a 64 TiB cache
+  EXPECT_NE(error_of([&] { Context huge(*m, cp); }).find("KV cache"), std::string::npos);
+
+  std::vector<TokenId> toks(2100);
+  for (size_t i = 0; i < toks.size(); ++i) toks[i] = static_cast<TokenId>((i * 37 + 11) % 512);
+  cp.n_ctx = 2048;
+  Context fits(*m, cp);
+  fits.decode(std::span(toks).first(2000), false);
+  std::vector<float> at2000(fits.logits(), fits.logits() + 512);
+
+  cp.n_ctx = 4096;
+  Context past(*m, cp);
+  ASSERT_EQ(past.n_ctx(), 4096);
+  past.decode(std::span(toks).first(2000), false);
+  for (int i = 0; i < 512; ++i) ASSERT_EQ(past.logits()[i], at2000[static_cast<size_t>(i)]) << i;
+  past.decode(std::span(toks).subspan(2000), false);  // positions 2000..2099
+  EXPECT_EQ(past.n_past(), 2100);
+  for (int i = 0; i < 512; ++i) ASSERT_TRUE(std::isfinite(past.logits()[i])) << i;
+}
+
 TEST(Runtime, UnsupportedArchitectureIsNamed) {
   const auto src = gguf::Reader::open(make_tiny("Q8_0"));
   gguf::Writer w;
