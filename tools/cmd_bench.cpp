@@ -7,6 +7,7 @@
 // peak and int8 dot peak are measured before the tests and again after
 // them, the better of the two probes counting, and every row reports its
 // fraction of the relevant limit (formulas in docs/bench.md).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -31,6 +32,7 @@ struct Row {
   double work_per_token = 0;    // bytes read (tg) or operations (pp)
   double roofline = 0;          // fraction of the limit
   std::string limit;            // "bw", "int8", "f32"
+  PhaseProfile split;           // summed over the repetitions (--split)
 };
 
 double now_s() {
@@ -90,20 +92,64 @@ void fill_random(std::vector<TokenId>& v, int64_t n, int64_t n_vocab, std::mt199
   for (auto& t : v) t = dist(rng);
 }
 
+// --split: per token, the matrix products (and, for tg, the rate at which
+// they streamed their weights, against the bandwidth probe), attention
+// (the rate of its K/V reads) and the rest.
+nlohmann::json split_json(const Row& r, const HardwarePeaks& hp) {
+  const PhaseProfile& p = r.split;
+  const double n = static_cast<double>(std::max<int64_t>(p.tokens, 1));
+  return {{"ms_per_token", 1e3 * p.total_s / n},
+          {"matmul_ms_per_token", 1e3 * p.matmul_s / n},
+          {"attention_ms_per_token", 1e3 * p.attention_s / n},
+          {"other_ms_per_token", 1e3 * p.other_s() / n},
+          {"matmul_bytes_per_s", p.matmul_s > 0 ? p.matmul_bytes / p.matmul_s : 0.0},
+          {"matmul_bandwidth_fraction", p.matmul_s > 0 && hp.read_bandwidth > 0
+                                            ? p.matmul_bytes / p.matmul_s / hp.read_bandwidth : 0.0},
+          {"attention_kv_bytes_per_s", p.attention_s > 0 ? p.kv_bytes / p.attention_s : 0.0}};
+}
+
+void print_split_table(const std::vector<Row>& rows, std::map<int64_t, HardwarePeaks>& peaks) {
+  std::printf("\n| model | type | threads | test | ms/token | matrix products | attention | other |\n");
+  std::printf("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+  for (const Row& r : rows) {
+    const PhaseProfile& p = r.split;
+    const double n = static_cast<double>(std::max<int64_t>(p.tokens, 1));
+    const double total = std::max(p.total_s, 1e-12);
+    char mm[96], att[96];
+    std::snprintf(mm, sizeof mm, "%.2f ms (%.1f%%)", 1e3 * p.matmul_s / n, 100.0 * p.matmul_s / total);
+    std::snprintf(att, sizeof att, "%.2f ms (%.1f%%)", 1e3 * p.attention_s / n, 100.0 * p.attention_s / total);
+    std::string mm_s = mm, att_s = att;
+    if (r.limit == "bw" && p.matmul_s > 0) {  // one token per step: every weight byte streamed once
+      const double bw = p.matmul_bytes / p.matmul_s;
+      std::snprintf(mm, sizeof mm, ", %.1f GB/s = %.1f%% of bw", bw / 1e9, 100.0 * bw / peaks[r.threads].read_bandwidth);
+      mm_s += mm;
+    }
+    if (r.limit == "bw" && p.attention_s > 0 && p.kv_bytes > 0) {
+      std::snprintf(att, sizeof att, ", K/V %.1f GB/s", p.kv_bytes / p.attention_s / 1e9);
+      att_s += att;
+    }
+    std::printf("| %s | %s | %d | %s | %.2f | %s | %s | %.2f ms (%.1f%%) |\n", r.model.c_str(), r.type.c_str(),
+                r.threads, r.test.c_str(), 1e3 * p.total_s / n, mm_s.c_str(), att_s.c_str(), 1e3 * p.other_s() / n,
+                100.0 * p.other_s() / total);
+  }
+}
+
 }  // namespace
 
 int cmd_bench(Args& args) {
   std::vector<std::string> models;
   std::vector<int64_t> pps = {512}, tgs = {128}, threads = {default_thread_count()}, depths = {0};
   int reps = 5;
-  bool json_out = false, warmup = true;
+  bool json_out = false, warmup = true, split = false;
   while (!args.done()) {
     const std::string a = args.next();
     if (a == "-h" || a == "--help") {
       std::printf(
           "usage: kestrel bench -m M.gguf [-m M2.gguf ...] [-p 512] [-n 128] [-t 1,2] [-r 5] [-d 0,4096]\n"
-          "                     [--json] [--no-warmup]\n"
-          "  -p/-n take comma lists (0 disables the test); -d fills the cache to each depth first.\n");
+          "                     [--json] [--no-warmup] [--split]\n"
+          "  -p/-n take comma lists (0 disables the test); -d fills the cache to each depth first.\n"
+          "  --split: also where each test's time goes (matrix products with their weight GB/s,\n"
+          "           attention with its K/V GB/s, the rest).\n");
       return 0;
     }
     if (a == "-m" || a == "--model") models.push_back(args.value(a));
@@ -114,6 +160,7 @@ int cmd_bench(Args& args) {
     else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(args.int_value(a, 1, 1000));
     else if (a == "--json") json_out = true;
     else if (a == "--no-warmup") warmup = false;
+    else if (a == "--split") split = true;
     else Args::unknown("bench", a);
   }
   if (models.empty()) throw Error("kestrel bench: give at least one model with -m");
@@ -180,6 +227,7 @@ int cmd_bench(Args& args) {
         }
         for (const Test& t : tests) {
           std::vector<double> rates;
+          ctx.set_profiling(split);
           for (int r = 0; r < reps; ++r) {
             ctx.truncate(d);
             fill_random(toks, t.n, c.n_vocab, rng);
@@ -195,6 +243,8 @@ int cmd_bench(Args& args) {
                          static_cast<long long>(d), r + 1, reps, rates.back());
           }
           Row row;
+          row.split = ctx.profile();
+          ctx.set_profiling(false);
           row.model = name;
           row.type = model->type_label();
           row.size_bytes = static_cast<double>(model->file_bytes());
@@ -240,6 +290,7 @@ int cmd_bench(Args& args) {
                               {"params", r.params}, {"threads", r.threads}, {"test", r.test},
                               {"tokens_per_s", r.mean}, {"stddev", r.stddev}, {"roofline_fraction", r.roofline},
                               {"roofline_limit", r.limit}});
+      if (split) j["results"].back()["split"] = split_json(r, peaks[r.threads]);
     }
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -251,6 +302,7 @@ int cmd_bench(Args& args) {
                 human_size(r.size_bytes).c_str(), human_params(r.params).c_str(), r.type.c_str(), r.threads,
                 r.test.c_str(), r.mean, r.stddev, 100.0 * r.roofline, r.limit.c_str());
   }
+  if (split) print_split_table(rows, peaks);
   for (const auto& [t, hp] : peaks) {
     std::printf("\nthreads %lld: read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s",
                 static_cast<long long>(t), hp.read_bandwidth / 1e9, hp.f32_peak / 1e9, hp.int8_peak / 1e9);

@@ -5,6 +5,7 @@
 // between them are data in ArchSpec/ModelConfig (RoPE style, QKV biases).
 // Knows nothing about SIMD: every heavy loop is a kernel call.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -12,12 +13,26 @@
 #include "runtime/context.h"
 
 namespace kestrel {
+namespace {
+
+double clock_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 void Context::project(std::initializer_list<MatmulOp> ops, const float* x, int64_t n_tok, Epilogue epilogue) {
   if (observer_) {
     for (const MatmulOp& op : ops) observer_->observe(*op.w, x, n_tok);
   }
+  const double t0 = profiling_ ? clock_s() : 0.0;
   matmul_group({ops.begin(), ops.size()}, x, n_tok, act_.data(), pool_, params_.path, epilogue);
+  if (profiling_) {
+    profile_.matmul_s += clock_s() - t0;
+    for (const MatmulOp& op : ops) {
+      profile_.matmul_bytes += static_cast<double>(op.w->row_bytes()) * static_cast<double>(op.w->n_out);
+    }
+  }
 }
 
 // out_offset: first output row of logits_ to fill (-1: no logits needed).
@@ -90,7 +105,15 @@ void Context::forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logit
     att.scale = kq_scale;
     att.out = cur_.data();
     att.out_stride = QD;
+    const double t_att = profiling_ ? clock_s() : 0.0;
     attention_f16kv(att, att_scratch_.data(), pool_, params_.path);
+    if (profiling_) {
+      profile_.attention_s += clock_s() - t_att;
+      // Token t reads the K and V rows of positions 0..pos0 + t (f16).
+      const double rows = static_cast<double>(n_tok) * static_cast<double>(pos0) +
+                          static_cast<double>(n_tok) * static_cast<double>(n_tok + 1) / 2.0;
+      profile_.kv_bytes += rows * 2.0 * 2.0 * static_cast<double>(KVD);
+    }
     project({{&L.wo, x_.data(), E, /*accumulate=*/true}}, cur_.data(), n_tok);  // x += Wo attn
 
     // Feed-forward block (SwiGLU).

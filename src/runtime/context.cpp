@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -104,6 +105,7 @@ void Context::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (logits_.size() < static_cast<size_t>(n_outputs_ * n_vocab)) {
     logits_.resize(static_cast<size_t>(n_outputs_ * n_vocab));
   }
+  const auto t0 = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < n; b += n_batch_) {
     const int64_t len = std::min(n_batch_, n - b);
     const bool last_chunk = b + len == n;
@@ -112,6 +114,10 @@ void Context::decode(std::span<const TokenId> tokens, bool all_logits) {
     } else {
       forward_chunk(tokens.data() + b, len, false, last_chunk ? 0 : -1);
     }
+  }
+  if (profiling_) {
+    profile_.total_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    profile_.tokens += n;
   }
 }
 

@@ -28,6 +28,19 @@ class MatmulObserver {
   virtual void observe(const WeightMatrix& w, const float* x, int64_t n_tok) = 0;
 };
 
+// Where decode() spends its time, summed over calls while profiling is on
+// (Context::set_profiling; `kestrel bench --split`): the matrix products
+// (activation conversion, kernels, dispatch) with the weight bytes they
+// stream, attention with the K/V bytes it reads (cache rows up to each
+// token's position), and the rest (embedding, norms, RoPE, the K/V store,
+// logits copy). Only a clock read per product or attention call is added.
+struct PhaseProfile {
+  double total_s = 0, matmul_s = 0, attention_s = 0;
+  double matmul_bytes = 0, kv_bytes = 0;
+  int64_t tokens = 0;
+  double other_s() const { return total_s - matmul_s - attention_s; }
+};
+
 struct ContextParams {
   int64_t n_ctx = 0;        // 0: min(4096, trained context)
   // An n_ctx past the model's trained context is an error unless this is
@@ -67,6 +80,13 @@ class Context {
   // Installs (or removes, with nullptr) an observer of matrix-product inputs.
   void set_matmul_observer(MatmulObserver* obs) { observer_ = obs; }
 
+  // Turns the PhaseProfile on or off; turning it on clears it.
+  void set_profiling(bool on) {
+    profiling_ = on;
+    profile_ = PhaseProfile{};
+  }
+  const PhaseProfile& profile() const { return profile_; }
+
  private:
   void forward_chunk(const TokenId* tokens, int64_t n_tok, bool all_logits, int64_t out_offset);
   // matmul_group() plus the observer hook.
@@ -94,6 +114,8 @@ class Context {
   std::vector<float> logits_;  // [n_outputs, n_vocab]
   int64_t n_outputs_ = 0;
   MatmulObserver* observer_ = nullptr;
+  bool profiling_ = false;
+  PhaseProfile profile_;
 };
 
 }  // namespace kestrel

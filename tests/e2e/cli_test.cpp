@@ -91,9 +91,10 @@ TEST_F(Cli, BadInputIsAClearErrorWithStatus1) {
 }
 
 // llama-bench's rule: depth may run past the trained context (2048 here),
-// with a warning; the row still reports its speed and roofline fraction.
+// with a warning; the row still reports its speed and roofline fraction,
+// and --split where the time went.
 TEST_F(Cli, BenchRunsPastTheTrainedContextWithAWarning) {
-  const auto r = kestrel("bench -m " + model_ + " -p 8 -n 4 -d 2100 -t 1 -r 1 --no-warmup");
+  const auto r = kestrel("bench -m " + model_ + " -p 8 -n 4 -d 2100 -t 1 -r 1 --no-warmup --split");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("warning: " + model_ + ": depth + test length (2108) exceeds the trained context (2048)"),
             std::string::npos)
@@ -101,6 +102,9 @@ TEST_F(Cli, BenchRunsPastTheTrainedContextWithAWarning) {
   EXPECT_NE(r.out.find("pp8 @ d2100"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tg4 @ d2100"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("% of bw"), std::string::npos) << r.out;
+  // --split: the table of where each test's time went.
+  EXPECT_NE(r.out.find("| ms/token | matrix products | attention | other |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GB/s = "), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, PromptLongerThanContextIsAnError) {

@@ -255,5 +255,39 @@ TEST(Runtime, MissingTensorIsNamed) {
   std::filesystem::remove(path);
 }
 
+// The profile of one decode step at depth 9 counts every weight byte once,
+// the K/V rows of positions 0..9, and times that add up.
+TEST(Runtime, PhaseProfileCountsOneDecodeStep) {
+  const auto m = Model::load(make_tiny("Q8_0"));
+  ContextParams cp;
+  cp.n_ctx = 64;
+  cp.n_threads = 2;
+  Context ctx(*m, cp);
+  std::vector<TokenId> toks = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  ctx.decode(std::span(toks).first(9), false);
+  ctx.set_profiling(true);
+  ctx.decode(std::span(toks).subspan(9), false);
+  const PhaseProfile& p = ctx.profile();
+  const ModelConfig& c = m->config();
+  double weights = 0;
+  for (const LayerWeights& L : m->weights().layers) {
+    for (const WeightMatrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+      weights += static_cast<double>(w->row_bytes()) * static_cast<double>(w->n_out);
+    }
+  }
+  const WeightMatrix& out = m->weights().output;
+  weights += static_cast<double>(out.row_bytes()) * static_cast<double>(out.n_out);
+  EXPECT_EQ(p.tokens, 1);
+  EXPECT_EQ(p.matmul_bytes, weights);
+  EXPECT_EQ(p.kv_bytes, static_cast<double>(c.n_layer) * 10.0 * 2.0 * 2.0 * static_cast<double>(c.kv_dim()));
+  EXPECT_GT(p.matmul_s, 0.0);
+  EXPECT_GT(p.attention_s, 0.0);
+  EXPECT_GE(p.total_s, p.matmul_s + p.attention_s);
+  ctx.set_profiling(false);  // clears the profile and stops counting
+  ctx.truncate(9);
+  ctx.decode(std::span(toks).subspan(9), false);
+  EXPECT_EQ(ctx.profile().tokens, 0);
+}
+
 }  // namespace
 }  // namespace kestrel
