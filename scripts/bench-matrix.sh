@@ -53,10 +53,10 @@ for shape in $shapes; do
     fi
     echo "## $shape $type" >> "$out"
     echo >> "$out"
-    "$kestrel" bench -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" >> "$out" || echo "(bench failed)" >> "$out"
+    "$kestrel" bench -m "$model" -p 512 -n 128 -t "$threads" -r "$reps" --split >> "$out" || echo "(bench failed)" >> "$out"
     echo >> "$out"
     if [ "$depth" -gt 0 ]; then
-      "$kestrel" bench -m "$model" -p 0 -n 128 -d "$depth" -t "$threads" -r "$reps" >> "$out" || echo "(bench failed)" >> "$out"
+      "$kestrel" bench -m "$model" -p 0 -n 128 -d "$depth" -t "$threads" -r "$reps" --split >> "$out" || echo "(bench failed)" >> "$out"
       echo >> "$out"
     fi
   done
