@@ -98,17 +98,20 @@ void fill_random(std::vector<TokenId>& v, int64_t n, int64_t n_vocab, std::mt199
 nlohmann::json split_json(const Row& r, const HardwarePeaks& hp) {
   const PhaseProfile& p = r.split;
   const double n = static_cast<double>(std::max<int64_t>(p.tokens, 1));
-  return {{"ms_per_token", 1e3 * p.total_s / n},
-          {"matmul_ms_per_token", 1e3 * p.matmul_s / n},
-          {"attention_ms_per_token", 1e3 * p.attention_s / n},
-          {"other_ms_per_token", 1e3 * p.other_s() / n},
-          {"matmul_bytes_per_s", p.matmul_s > 0 ? p.matmul_bytes / p.matmul_s : 0.0},
-          {"matmul_bandwidth_fraction", p.matmul_s > 0 && hp.read_bandwidth > 0
-                                            ? p.matmul_bytes / p.matmul_s / hp.read_bandwidth : 0.0},
-          {"attention_kv_bytes_per_s", p.attention_s > 0 ? p.kv_bytes / p.attention_s : 0.0}};
+  nlohmann::json j = {{"ms_per_token", 1e3 * p.total_s / n},
+                      {"matmul_ms_per_token", 1e3 * p.matmul_s / n},
+                      {"attention_ms_per_token", 1e3 * p.attention_s / n},
+                      {"other_ms_per_token", 1e3 * p.other_s() / n}};
+  if (r.limit == "bw") {  // rates only where every weight byte streams once per token
+    j["matmul_bytes_per_s"] = p.matmul_s > 0 ? p.matmul_bytes / p.matmul_s : 0.0;
+    j["matmul_bandwidth_fraction"] =
+        p.matmul_s > 0 && hp.read_bandwidth > 0 ? p.matmul_bytes / p.matmul_s / hp.read_bandwidth : 0.0;
+    j["attention_kv_bytes_per_s"] = p.attention_s > 0 ? p.kv_bytes / p.attention_s : 0.0;
+  }
+  return j;
 }
 
-void print_split_table(const std::vector<Row>& rows, std::map<int64_t, HardwarePeaks>& peaks) {
+void print_split_table(const std::vector<Row>& rows, const std::map<int64_t, HardwarePeaks>& peaks) {
   std::printf("\n| model | type | threads | test | ms/token | matrix products | attention | other |\n");
   std::printf("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
   for (const Row& r : rows) {
@@ -121,7 +124,7 @@ void print_split_table(const std::vector<Row>& rows, std::map<int64_t, HardwareP
     std::string mm_s = mm, att_s = att;
     if (r.limit == "bw" && p.matmul_s > 0) {  // one token per step: every weight byte streamed once
       const double bw = p.matmul_bytes / p.matmul_s;
-      std::snprintf(mm, sizeof mm, ", %.1f GB/s = %.1f%% of bw", bw / 1e9, 100.0 * bw / peaks[r.threads].read_bandwidth);
+      std::snprintf(mm, sizeof mm, ", %.1f GB/s = %.1f%% of bw", bw / 1e9, 100.0 * bw / peaks.at(r.threads).read_bandwidth);
       mm_s += mm;
     }
     if (r.limit == "bw" && p.attention_s > 0 && p.kv_bytes > 0) {

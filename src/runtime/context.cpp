@@ -105,7 +105,7 @@ void Context::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (logits_.size() < static_cast<size_t>(n_outputs_ * n_vocab)) {
     logits_.resize(static_cast<size_t>(n_outputs_ * n_vocab));
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   for (int64_t b = 0; b < n; b += n_batch_) {
     const int64_t len = std::min(n_batch_, n - b);
     const bool last_chunk = b + len == n;
