@@ -158,46 +158,51 @@ void bench_attention(benchmark::State& state, KernelPath path, bool dram, int gr
   const int threads = dram ? static_cast<int>(state.range(2)) : 1;
   const int n_kv = 32 / group;
   const AttentionShape sh{32, n_kv, 64};
-  const int64_t qd = 32 * 64, kvd = n_kv * 64, n_ctx = (depth + n_tok + 7) / 8 * 8;
+  constexpr int kPage = 64;
+  const int64_t qd = 32 * 64, kvd = n_kv * 64, n_slots = depth + n_tok;
+  const int64_t n_pages = (n_slots + kPage - 1) / kPage;
   std::mt19937_64 gen(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> q(static_cast<size_t>(qd * n_tok)), out(q.size());
   for (float& x : q) x = dist(gen);
-  std::vector<float> kf(static_cast<size_t>(kvd * n_ctx)), vf(kf.size());
-  for (float& x : kf) x = dist(gen);
-  for (float& x : vf) x = dist(gen);
-  const KvLayout cache{n_ctx, 64};
-  const size_t layer_bytes = kf.size() * 2 * sizeof(uint16_t);
+  std::vector<float> kf(static_cast<size_t>(kvd)), vf(kf.size());
+  const size_t head = f16_head_block_bytes(kPage, 64);
+  const size_t layer_bytes = head * static_cast<size_t>(n_kv) * static_cast<size_t>(n_pages);
   const int copies = dram ? static_cast<int>((size_t(640) << 20) / layer_bytes + 1) : 1;
-  // Plain allocations, as the engine's KV cache (huge pages measured no
-  // different here).
-  std::vector<std::vector<uint16_t>> k(static_cast<size_t>(copies)), v(k.size());
+  // Pages in order (a fresh engine allocates them so); one pool per copy.
+  std::vector<int32_t> pages(static_cast<size_t>(n_pages));
+  for (int64_t i = 0; i < n_pages; ++i) pages[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  std::vector<std::vector<uint8_t>> mem(static_cast<size_t>(copies));
+  std::vector<KvPages> kv(mem.size());
   for (int c = 0; c < copies; ++c) {
-    k[c].resize(kf.size());
-    v[c].resize(kf.size());
-    attention_store_kv(cache, n_kv, kf.data(), vf.data(), kvd, 0, n_ctx, k[c].data(), v[c].data());
+    mem[c].resize(layer_bytes);
+    kv[c] = {mem[c].data(), head * static_cast<size_t>(n_kv), head, head / 2, kPage};
+    for (int64_t t = 0; t < n_slots; ++t) {
+      for (float& x : kf) x = dist(gen);
+      for (float& x : vf) x = dist(gen);
+      attention_store_f16(kv[c], pages.data(), t, n_kv, 64, kf.data(), vf.data());
+    }
   }
   ThreadPool pool(threads);
-  std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, threads)));
-  AttentionArgs a;
+  AttentionWorkspace ws(sh, n_tok, n_slots, threads);
+  const AttentionRun run{pages.data(), 0, n_tok, depth};
+  AttentionBatch a;
   a.q = q.data();
   a.q_stride = qd;
-  a.cache = cache;
-  a.n_tok = n_tok;
-  a.pos0 = depth;
-  a.shape = sh;
-  a.scale = 0.125f;
   a.out = out.data();
   a.out_stride = qd;
+  a.shape = sh;
+  a.scale = 0.125f;
+  a.runs = {&run, 1};
+  const AttentionTaskFn task = path == KernelPath::Scalar ? attention_task_f16_ref : attention_task_f16_avx2;
   int c = 0;
   for (auto _ : state) {
-    a.k = k[c].data();
-    a.v = v[c].data();
-    attention_f16kv(a, scratch.data(), pool, path);
+    a.kv = kv[c];
+    attention_paged(a, ws, pool, task);
     benchmark::DoNotOptimize(out.data());
     c = (c + 1) % copies;
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(layer_bytes));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n_slots * kvd * 4));
 }
 
 void register_all() {

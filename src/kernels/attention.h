@@ -1,34 +1,44 @@
-// Causal multi-head attention over an f16 KV cache (GQA/MQA aware).
+// Causal multi-head attention over a paged KV cache, for a batch of tokens
+// from many sequences in one call (GQA/MQA aware, candidate-tree masks).
 //
-// Reproduces llama.cpp's non-flash-attention CPU arithmetic: the query is
-// rounded to f16 before Q·K (ggml converts it to K's type), scores are scaled
-// and soft-maxed in f32 (sum in double; like ggml's SIMD softmax, exp is a
-// polynomial rather than libm's expf: exp_softmax, within 2 ulp of it), and
-// the probabilities are rounded to f16 before the V product (ggml converts
-// them to V's type).
+// Storage. The cache is made of pages of `page_slots` positions; a sequence
+// owns a page table (page ids in slot order). Within a page, each layer
+// has one block per KV head; the f16 format (the one this file's kernels
+// read; quantized formats add their own task kernels) keeps the keys of a
+// head in blocks of 8 positions stored dimension-major (one 16-byte load
+// gives one dimension of 8 positions, the operand of a vector of 8 scores)
+// and the values position-major after them.
 //
-// The f16 KV cache has the layout attention reads best (KvLayout): for
-// each KV head, keys in blocks of 8 positions stored dimension-major (one
-// 16-byte load gives one dimension of 8 positions, the operand of a vector
-// of 8 scores) and values position-major (one head's rows contiguous).
+// Arithmetic. Reproduces llama.cpp's non-flash CPU attention within a
+// segment of kAttentionSegment positions: the query is rounded to f16
+// before Q·K, scores are scaled and soft-maxed in f32 (sum in double over 16
+// lanes; exp is exp_softmax), the probabilities are rounded to f16 before
+// the V product. A row that sees one segment (fewer than
+// kAttentionSegment positions) gets exactly that. A longer row is split
+// into segments computed independently (in parallel: flash-decoding) whose
+// normalized outputs are merged by their softmax weights (max and sum) in
+// segment order. Segment boundaries are fixed multiples of
+// kAttentionSegment and every row is computed on its own, so a row's result
+// depends only on its query and its sequence's cache: never on the other
+// rows, runs or sequences of the batch, nor on the thread count (batch
+// invariance).
 //
-// Work is split into items of (KV head, block of query tokens): the item's
+// Work. Tasks are (run, block of its tokens, KV head, segment): the task's
 // rows are the query heads sharing that KV head for each token of the
-// block, so every K and V row loaded serves all of them. Per item the
-// scores of its rows live in a per-thread buffer of n_ctx floats per row
-// (never a score matrix over the whole prompt; its size is bounded), and
-// three passes run over it: scores,
-// softmax, then the V product. The AVX2 path (kernels/avx2/attention_avx2.cpp)
-// performs the same float operations per element in the same order as the
-// scalar path (the products of f16 values are exact, so FMA changes
-// nothing; exp_softmax and the sum's order are shared), hence identical
-// results.
+// block, so each K and V row loaded serves all of them; its scores live in
+// a per-thread buffer of one segment per row. Split states go to a
+// partials buffer of bounded size, processed in waves when a batch needs
+// more. The scalar oracle (attention_task_f16_ref) and the AVX2 task
+// (kernels/avx2/attention_avx2.cpp) perform the same float operations per
+// element in the same order, hence identical results.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "core/thread_pool.h"
-#include "kernels/matmul.h"
 
 namespace kestrel {
 
@@ -36,59 +46,152 @@ struct AttentionShape {
   int n_head = 0;
   int n_head_kv = 0;
   int head_dim = 0;  // a multiple of 8
+  int group() const { return n_head / n_head_kv; }
 };
 
-// Where position `pos`, dimension `d` of KV head `kvh` lives in one layer's
-// f16 key and value caches of `capacity` positions (a multiple of 8).
-struct KvLayout {
-  int64_t capacity = 0;
-  int head_dim = 0;
-  int64_t k_index(int kvh, int64_t pos, int d) const {
-    return ((kvh * (capacity / 8) + pos / 8) * head_dim + d) * 8 + pos % 8;
+// Positions per segment (a multiple of every page size the cache allows).
+constexpr int64_t kAttentionSegment = 512;
+
+// One layer's keys and values: page p's block for this layer starts at
+// base + p * page_stride, KV head h's block at + h * head_stride, its
+// values at + v_offset within that.
+struct KvPages {
+  uint8_t* base = nullptr;
+  size_t page_stride = 0;
+  size_t head_stride = 0;
+  size_t v_offset = 0;
+  int page_slots = 0;  // positions per page, a multiple of 16 dividing kAttentionSegment
+  uint8_t* head_block(int32_t page, int h) const {
+    return base + static_cast<size_t>(page) * page_stride + static_cast<size_t>(h) * head_stride;
   }
-  int64_t v_index(int kvh, int64_t pos, int d) const { return (kvh * capacity + pos) * head_dim + d; }
 };
 
-// Writes n_tok rows of keys and values (f32, n_head_kv*head_dim each, row
-// stride `stride`) for positions pos0.. into one layer's caches, rounded to
-// f16 (to nearest even, as fp32_to_fp16).
-void attention_store_kv(const KvLayout& l, int n_head_kv, const float* k, const float* v, int64_t stride,
-                        int64_t pos0, int64_t n_tok, uint16_t* k_cache, uint16_t* v_cache);
+// The f16 format's blocks: keys page_slots/8 blocks of [head_dim][8],
+// values page_slots rows of head_dim.
+inline uint16_t* f16_keys(const KvPages& kv, int32_t page, int h) {
+  return reinterpret_cast<uint16_t*>(kv.head_block(page, h));
+}
+inline uint16_t* f16_values(const KvPages& kv, int32_t page, int h) {
+  return reinterpret_cast<uint16_t*>(kv.head_block(page, h) + kv.v_offset);
+}
+inline int64_t f16_key_index(int64_t slot_in_page, int d, int head_dim) {
+  return ((slot_in_page / 8) * head_dim + d) * 8 + slot_in_page % 8;
+}
+// Bytes of one f16 head block (keys and values) of a page.
+inline size_t f16_head_block_bytes(int page_slots, int head_dim) {
+  return 2 * static_cast<size_t>(page_slots) * static_cast<size_t>(head_dim) * sizeof(uint16_t);
+}
 
-struct AttentionArgs {
-  const float* q = nullptr;     // n_tok rows of n_head*head_dim floats
+// Writes one token's keys and values (f32, n_head_kv * head_dim each) into
+// slot `slot` of the sequence whose page table is `pages`, rounded to f16
+// (to nearest even, as fp32_to_fp16).
+void attention_store_f16(const KvPages& kv, const int32_t* pages, int64_t slot, int n_head_kv, int head_dim,
+                         const float* k, const float* v);
+// Copies slot `from` of page table `src` to slot `to` of `dst`, every head.
+void attention_copy_slot_f16(const KvPages& kv, const int32_t* src, int64_t from, const int32_t* dst, int64_t to,
+                             int n_head_kv, int head_dim);
+
+// Consecutive batch rows [row0, row0 + n_rows) of one sequence, at slots
+// slot0, slot0 + 1, ... of its cache (their keys and values are stored
+// before attention runs). Without a mask, row i sees slots [0, slot0 + i].
+// With one (candidate trees), row i sees slots [0, slot0) and slot0 + j for
+// each bit j set in its mask row (mask_words 64-bit words per row; bit i
+// must be set: a token sees itself).
+struct AttentionRun {
+  const int32_t* pages = nullptr;
+  int64_t row0 = 0;
+  int64_t n_rows = 0;
+  int64_t slot0 = 0;
+  const uint64_t* mask = nullptr;
+  int64_t mask_words = 0;
+  int64_t last_slot() const { return slot0 + n_rows - 1; }
+};
+
+struct AttentionBatch {
+  const float* q = nullptr;  // rows of n_head * head_dim floats
   int64_t q_stride = 0;
-  const uint16_t* k = nullptr;  // one layer's caches (KvLayout)
-  const uint16_t* v = nullptr;
-  KvLayout cache;
-  int64_t n_tok = 0;            // token t is at position pos0 + t and sees [0, pos0 + t]
-  int64_t pos0 = 0;
+  float* out = nullptr;      // rows of n_head * head_dim floats
+  int64_t out_stride = 0;
   AttentionShape shape;
   float scale = 1.0f;
-  float* out = nullptr;         // n_tok rows of n_head*head_dim floats
-  int64_t out_stride = 0;
+  KvPages kv;
+  std::span<const AttentionRun> runs;
 };
 
-// Floats of scratch attention_f16kv needs for a cache of n_ctx positions
-// (the capacity).
-int64_t attention_scratch_floats(int64_t n_ctx, const AttentionShape& s, int n_threads);
+// Tokens per task at most (rows = tokens * group, up to kTaskRowsTarget).
+constexpr int64_t kTaskRowsTarget = 32;
+constexpr int kMaxTaskTokens = 32;
 
-void attention_f16kv(const AttentionArgs& a, float* scratch, ThreadPool& pool,
-                     KernelPath path = KernelPath::Auto);
+// One task: tokens [t0, t1) of `run` (run-relative), KV head kvh, the
+// segment of slots [s0, s0 + kAttentionSegment). For token u = t - t0:
+// out[u] is where head 0 of its output goes (heads head_dim apart); when
+// max[u] is non-null the row is split and the task writes its segment's
+// normalized output there plus the softmax max and sum per head (max[u][h],
+// sum[u][h]); a row that sees none of the segment's slots is skipped, one
+// whose visible slots are all masked gets max -inf and sum 0.
+struct AttentionTask {
+  const AttentionBatch* batch = nullptr;
+  const AttentionRun* run = nullptr;
+  int64_t t0 = 0, t1 = 0;
+  int kvh = 0;
+  int64_t s0 = 0;
+  float* const* out = nullptr;
+  float* const* max = nullptr;
+  double* const* sum = nullptr;
+};
+using AttentionTaskFn = void (*)(const AttentionTask& task, float* scratch);
 
-// One work item: the rows of KV head kvh for tokens [t0, t1), with one
-// thread's scratch. The scalar oracle and the AVX2 version (exposed for
-// tests).
-void attention_rows_ref(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch);
-void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch);
-
-// Per-thread scratch layout shared by both versions.
+// Per-thread scratch of a task (scores of one segment per row, rounded
+// queries, one V tile).
 struct AttentionScratch {
-  int64_t max_rows;   // rows of one item
-  int64_t row_pad;    // floats per score row (n_ctx rounded up, plus two blocks)
-  int64_t floats;     // total per thread
-  static AttentionScratch for_shape(int64_t n_ctx, const AttentionShape& s);
+  int64_t max_rows;
+  int64_t row_pad;
+  int64_t floats;
+  static AttentionScratch for_shape(const AttentionShape& s);
   static constexpr int64_t kVTile = 32;  // positions of V converted at a time
 };
+
+void attention_task_f16_ref(const AttentionTask& task, float* scratch);
+void attention_task_f16_avx2(const AttentionTask& task, float* scratch);
+
+// Whether row i of a run sees slot `slot` (slot <= its own slot).
+inline bool attention_row_sees(const AttentionRun& r, int64_t i, int64_t slot) {
+  if (!r.mask || slot < r.slot0) return true;
+  const int64_t j = slot - r.slot0;
+  return (r.mask[i * r.mask_words + j / 64] >> (j % 64)) & 1u;
+}
+
+// Preallocated state of attention_paged for batches of up to max_tokens
+// rows and sequences of up to max_slots positions on n_threads threads.
+class AttentionWorkspace {
+ public:
+  AttentionWorkspace(const AttentionShape& shape, int64_t max_tokens, int64_t max_slots, int n_threads);
+
+  size_t bytes() const;
+
+ private:
+  friend void attention_paged(const AttentionBatch&, AttentionWorkspace&, ThreadPool&, AttentionTaskFn);
+  struct Group {
+    int32_t run;
+    int32_t n_seg;
+    int64_t t0, t1;        // run-relative tokens
+    int64_t partial = -1;  // first partial entry (n_seg per token), -1: not split
+    int64_t first_task = 0;
+  };
+  AttentionShape shape_;
+  int n_threads_;
+  int64_t partial_cap_;            // entries of (token, segment), each n_head rows
+  std::vector<float> scratch_;     // n_threads * AttentionScratch::floats
+  std::vector<float> partial_out_;  // [entry][n_head][head_dim]
+  std::vector<float> partial_max_;  // [entry][n_head]
+  std::vector<double> partial_sum_;
+  std::vector<Group> groups_;
+};
+
+// Runs attention for every row of every run of `b`: out = softmax(q K^T *
+// scale) V over the slots each row sees, with `task` computing each task
+// (a KV format's kernel). Throws kestrel::Error when the batch exceeds the
+// workspace or the shape is unsupported.
+void attention_paged(const AttentionBatch& b, AttentionWorkspace& ws, ThreadPool& pool, AttentionTaskFn task);
 
 }  // namespace kestrel

@@ -1,32 +1,118 @@
-// The per-layer key/value cache, stored as f16.
+// The paged KV cache of many sequences: one page pool, a page table per
+// sequence, fork / truncate / free, copy-on-write, and the prefix cache.
 //
-// One row per position holds all KV heads of that position (n_head_kv *
-// head_dim values). Memory is allocated once for n_ctx positions.
+// Layout. A page holds page_slots positions of every layer: layer l's
+// block at l * layer_bytes, KV head h's block within it at h *
+// head_block_bytes, in the KV format's own layout (kv_format.h). One
+// memory budget covers all sequences (n_slots positions, as llama-server's
+// -c); a sequence may hold up to max_seq_slots of them.
+//
+// Sharing. seq_fork() gives the new sequence the source's page table,
+// every page's reference count raised; a write into a page that another
+// sequence or the prefix cache also holds first copies it
+// (prepare_append). Truncating releases the pages past the new length.
+//
+// Appending is two steps so that a batch never half-applies: the engine
+// asks pages_for_append() of every sequence in the batch, checks the sum
+// against pages_available() (free pages plus evictable prefix-cache
+// pages), then prepare_append()s each (evicting as needed), runs the
+// forward pass, and commit_append()s the tokens and positions.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <vector>
+
+#include "kv/kv_format.h"
+#include "kv/page_pool.h"
+#include "kv/prefix_cache.h"
 
 namespace kestrel {
 
+struct KvCacheParams {
+  KvGeometry geometry;
+  const KvFormat* format = nullptr;  // null: default_kv_format()
+  int page_slots = 64;
+  int64_t n_slots = 0;               // positions over all sequences
+  int max_seqs = 1;
+  int64_t max_seq_slots = 0;         // positions one sequence may hold (0: n_slots)
+  bool prefix_cache = false;
+};
+
 class KvCache {
  public:
-  KvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim);
+  explicit KvCache(const KvCacheParams& p);
 
-  int64_t n_ctx() const { return n_ctx_; }
-  int64_t kv_dim() const { return kv_dim_; }
-  uint16_t* k(int64_t layer) { return k_.data() + layer * n_ctx_ * kv_dim_; }
-  uint16_t* v(int64_t layer) { return v_.data() + layer * n_ctx_ * kv_dim_; }
-  // Stores n_tok rows of f32 keys/values (row stride kv_dim) at positions pos0...
-  void store(int64_t layer, int64_t pos0, int64_t n_tok, const float* keys, const float* values);
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
+  const KvFormat& format() const { return *format_; }
+  const KvGeometry& geometry() const { return geom_; }
+  int page_slots() const { return page_slots_; }
+  int64_t n_slots() const { return pool_->n_pages() * page_slots_; }
+  int64_t max_seq_slots() const { return max_seq_slots_; }
+  int max_seqs() const { return static_cast<int>(seqs_.size()); }
+  int64_t n_pages() const { return pool_->n_pages(); }
+  int64_t n_free_pages() const { return pool_->n_free(); }
+  size_t bytes() const { return static_cast<size_t>(pool_->n_pages()) * pool_->page_bytes(); }
+  double bytes_per_token() const { return kv_bytes_per_token(*format_, geom_); }
+  KvPages layer(int64_t l) const;
+  const PagePool& pool() const { return *pool_; }
+
+  // Sequences. Ids are 0..max_seqs-1; every call on a dead id throws.
+  int32_t seq_new();
+  int32_t seq_fork(int32_t src);
+  void seq_free(int32_t s);
+  void seq_truncate(int32_t s, int64_t n);
+  bool seq_live(int32_t s) const;
+  int n_live() const;
+  int64_t seq_length(int32_t s) const { return seq(s).len; }
+  const int32_t* page_table(int32_t s) const { return seq(s).pages.data(); }
+  std::span<const int32_t> seq_tokens(int32_t s) const { return {seq(s).tokens.data(), static_cast<size_t>(seq(s).len)}; }
+  std::span<const int32_t> seq_positions(int32_t s) const { return {seq(s).pos.data(), static_cast<size_t>(seq(s).len)}; }
+
+  // Appending n slots (see above). prepare_append throws kestrel::Error
+  // naming the shortfall, before changing anything, when the pool cannot
+  // provide the pages.
+  int64_t pages_for_append(int32_t s, int64_t n) const;
+  int64_t pages_available() const;
+  void prepare_append(int32_t s, int64_t n);
+  void commit_append(int32_t s, std::span<const int32_t> tokens, const int32_t* pos);
+
+  // Keeps slots[j] (ascending, >= base, < length) at slot base + j with
+  // position base + j, then truncates to base + slots.size(): the accepted
+  // path of a candidate tree becomes the sequence's linear continuation.
+  void keep_slots(int32_t s, int64_t base, std::span<const int64_t> slots);
+
+  // Prefix cache (when enabled). attach_prefix maps the cached pages that
+  // begin `prompt` into the empty sequence s, leaving at least its last
+  // token to compute; returns the positions mapped. publish indexes the
+  // sequence's full pages whose slots hold linear positions (pos == slot).
+  int64_t attach_prefix(int32_t s, std::span<const int32_t> prompt);
+  void publish(int32_t s);
+  bool prefix_cache_enabled() const { return prefix_ != nullptr; }
+  PrefixCacheStats prefix_stats() const { return prefix_ ? prefix_->stats() : PrefixCacheStats{}; }
 
  private:
-  int64_t n_ctx_;
-  int64_t kv_dim_;
-  std::vector<uint16_t> k_;
-  std::vector<uint16_t> v_;
+  struct Seq {
+    bool live = false;
+    int64_t len = 0;
+    std::vector<int32_t> pages;   // page table
+    std::vector<int32_t> tokens;  // per slot
+    std::vector<int32_t> pos;     // per slot
+    std::vector<int32_t> chain;   // prefix-cache entry of each published page
+  };
+  Seq& seq(int32_t s);
+  const Seq& seq(int32_t s) const;
+  int32_t take_page();  // a free page, evicting a cached one if needed
+  void release_pages_from(Seq& q, size_t n_keep);
+
+  KvGeometry geom_;
+  const KvFormat* format_;
+  int page_slots_;
+  int64_t max_seq_slots_;
+  size_t head_bytes_ = 0, layer_bytes_ = 0;
+  std::unique_ptr<PagePool> pool_;
+  std::unique_ptr<PrefixCache> prefix_;
+  std::vector<Seq> seqs_;
 };
 
 }  // namespace kestrel

@@ -1,9 +1,10 @@
 // The table of architectures kestrel can run.
 //
 // Each architecture file (llama.cpp, qwen2.cpp, ...) contributes one
-// ArchSpec row: how its GGUF keys and tensors map onto the shared
-// llama-family decoder (decoder.h). Adding an architecture that fits the
-// decoder is one new file plus one row in architectures.cpp.
+// ArchSpec row: how its GGUF keys and tensors map onto a forward pass
+// (models/forward.h), today the shared llama-family decoder (decoder.h).
+// Adding an architecture that fits the decoder is one new file plus one
+// row in architectures.cpp.
 #pragma once
 
 #include <span>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "kernels/ops.h"
+#include "models/forward.h"
 
 namespace kestrel {
 
@@ -18,6 +20,7 @@ struct ArchSpec {
   std::string_view name;        // general.architecture value
   RopeStyle rope_style;         // how llama.cpp rotates this architecture's heads
   bool qkv_bias;                // Q/K/V projections carry bias vectors
+  ForwardFn forward;            // the forward pass over (batch, KV cache, workspace, outputs)
 };
 
 extern const ArchSpec kLlamaArch;

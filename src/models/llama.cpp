@@ -4,7 +4,8 @@
 // permuted for llama.cpp's adjacent-pair RoPE, so no re-permutation here.
 // Llama-3.1 frequency factors come from the optional `rope_freqs` tensor.
 #include "models/architecture.h"
+#include "models/decoder.h"
 
 namespace kestrel {
-const ArchSpec kLlamaArch{"llama", RopeStyle::Adjacent, /*qkv_bias=*/false};
+const ArchSpec kLlamaArch{"llama", RopeStyle::Adjacent, /*qkv_bias=*/false, llama_family_forward};
 }

@@ -1,4 +1,4 @@
-// Bit-identity of the AVX2 element-wise ops and attention with their scalar
+// Bit-identity of the AVX2 element-wise ops with their scalar versions:
 // versions:
 //  - exp_f32_avx2 against std::exp (glibc's expf) on a dense sample of all
 //    floats (every 61st bit pattern, so every binade and both signs), the
@@ -11,11 +11,7 @@
 //  - RMSNorm's 8-lane double sums of squares, AVX2 against scalar, over
 //    values spanning 2^-60..2^60 (so the double sums do round), and the
 //    norm against a long-double reference;
-//  - attention_rows_avx2 against attention_rows_ref and attention_f16kv on
-//    both paths, for MHA/GQA/MQA groups, head sizes 32..128, prefill blocks
-//    with and without earlier context, single-token decode at depth, and a
-//    cache just long enough (no reads past it); attention_store_kv puts
-//    every key and value where KvLayout says.
+// (Attention itself: test_attention_paged.cpp.)
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,7 +23,6 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "kernel_test_util.h"
-#include "kernels/attention.h"
 #include "kernels/exp_softmax_constants.h"
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/ops.h"
@@ -234,77 +229,6 @@ TEST_F(AvxOps, F16StoreMatchesScalarConversion) {
   std::vector<uint16_t> got(x.size());
   f32_to_f16_avx2(x.data(), got.data(), static_cast<int64_t>(x.size()) - 3);  // odd length: scalar tail
   for (size_t i = 0; i + 3 < x.size(); ++i) ASSERT_EQ(got[i], fp32_to_fp16(x[i])) << "x = " << x[i];
-}
-
-struct AttnCase {
-  int n_head, n_head_kv, head_dim;
-  int64_t pos0, n_tok;
-  float q_scale = 2.0f;  // standard deviation of the query elements
-};
-
-TEST_F(AvxOps, AttentionMatchesScalarBitForBit) {
-  const AttnCase cases[] = {
-      {8, 4, 32, 0, 17},    // GQA 2, prefill from an empty cache
-      {32, 8, 64, 0, 70},   // llama-3.2-1b heads, several token blocks
-      {32, 8, 64, 300, 1},  // decode at depth
-      {32, 8, 64, 700, 2},  // past several 256-position V tiles and key prefetch
-      {32, 4, 64, 1000, 1}, // GQA 8: two groups of 4 rows per token
-      {32, 4, 64, 41, 9},   // GQA 8 (tinyllama), prefill after context
-      {4, 4, 128, 5, 3},    // MHA, wide heads
-      {8, 1, 40, 13, 6},    // MQA, head_dim not a multiple of 16
-      // Scores spread over hundreds: softmax steps with lanes 87 or more
-      // below the row's max take exp_softmax's edge cases (exp -> 0).
-      {32, 8, 64, 300, 2, 60.0f},
-  };
-  test::Rng rng(77);
-  ThreadPool pool(2);
-  for (const AttnCase& c : cases) {
-    const AttentionShape sh{c.n_head, c.n_head_kv, c.head_dim};
-    const int64_t n_ctx = (c.pos0 + c.n_tok + 7) / 8 * 8;  // the smallest capacity that holds them
-    const int64_t qd = c.n_head * c.head_dim, kvd = c.n_head_kv * c.head_dim;
-    const auto q = test::random_floats(rng, qd * c.n_tok, c.q_scale);
-    const KvLayout cache{n_ctx, c.head_dim};
-    std::vector<uint16_t> k(static_cast<size_t>(kvd * n_ctx)), v(k.size());
-    const auto kf = test::random_floats(rng, kvd * n_ctx, 2.0f), vf = test::random_floats(rng, kvd * n_ctx);
-    attention_store_kv(cache, c.n_head_kv, kf.data(), vf.data(), kvd, 0, n_ctx, k.data(), v.data());
-    // The store put every value where the layout says, rounded to f16.
-    for (int h = 0; h < c.n_head_kv; ++h) {
-      for (int64_t p = 0; p < n_ctx; ++p) {
-        for (int d = 0; d < c.head_dim; ++d) {
-          const size_t src = static_cast<size_t>(p * kvd + h * c.head_dim + d);
-          ASSERT_EQ(k[static_cast<size_t>(cache.k_index(h, p, d))], fp32_to_fp16(kf[src]));
-          ASSERT_EQ(v[static_cast<size_t>(cache.v_index(h, p, d))], fp32_to_fp16(vf[src]));
-        }
-      }
-    }
-    AttentionArgs a;
-    a.q = q.data();
-    a.q_stride = qd;
-    a.k = k.data();
-    a.v = v.data();
-    a.cache = cache;
-    a.n_tok = c.n_tok;
-    a.pos0 = c.pos0;
-    a.shape = sh;
-    a.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    a.out_stride = qd;
-    std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(n_ctx, sh, pool.size())));
-    std::vector<float> want(static_cast<size_t>(qd * c.n_tok), -1.0f), got = want, got_pool = want;
-    a.out = want.data();
-    attention_rows_ref(a, 0, 0, 0, scratch.data());  // empty item: no effect
-    for (int kvh = 0; kvh < c.n_head_kv; ++kvh) attention_rows_ref(a, kvh, 0, c.n_tok, scratch.data());
-    a.out = got.data();
-    // Items of 3 tokens: at most 24 rows, within the scratch's 32 for GQA 8.
-    for (int kvh = 0; kvh < c.n_head_kv; ++kvh) {
-      for (int64_t t = 0; t < c.n_tok; t += 3) attention_rows_avx2(a, kvh, t, std::min(c.n_tok, t + 3), scratch.data());
-    }
-    a.out = got_pool.data();
-    attention_f16kv(a, scratch.data(), pool, KernelPath::Auto);
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_EQ(bits(got[i]), bits(want[i])) << "heads " << c.n_head << "/" << c.n_head_kv << " hd " << c.head_dim << " element " << i;
-      ASSERT_EQ(bits(got_pool[i]), bits(want[i])) << "attention_f16kv, element " << i;
-    }
-  }
 }
 
 }  // namespace

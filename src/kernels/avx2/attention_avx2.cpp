@@ -1,20 +1,22 @@
-// AVX2 attention work item (attention.h): the rows (token, query head) that
-// share one KV head, for a block of query tokens.
+// AVX2 attention task (attention.h): the rows (token, query head) that share
+// one KV head, for a block of one run's tokens, over one segment of slots.
 //
-// Same arithmetic as attention_rows_ref, element for element:
+// Same arithmetic as attention_task_f16_ref, element for element:
 //  - scores: for each (row, position) a sum over the head dimensions in
 //    order, acc += q16 * k; vectorized across 8 positions, which the key
-//    cache's layout serves directly (one 16-byte load = one dimension of 8
+//    blocks serve directly (one 16-byte load = one dimension of 8
 //    positions). 4 rows x 2 position blocks are computed together so 8
 //    independent FMA chains hide the latency. q16 * k is exact in f32, so
 //    FMA rounds exactly like the reference's multiply-then-add;
 //  - softmax: max, exp_softmax (exp8_softmax, exp_avx2.h), the sum in 16
-//    double lanes as softmax_inplace forms it, then p = f16(e * (float)(1 /
+//    double lanes as the reference forms it, then p = f16(e * (float)(1 /
 //    sum));
 //  - output: for each (row, dim) a sum over positions in order,
 //    acc += p * v, vectorized across dims; each V element loaded serves 4
 //    rows (query groups of 4, 8, ...) or is widened once per tile and
 //    reused by every row.
+// A 16-position step never crosses a page (pages are multiples of 16
+// positions), so keys are read page by page through the run's page table.
 #include <algorithm>
 #include <limits>
 
@@ -32,18 +34,17 @@ constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
 __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, kRound)); }
 
-// Software prefetch. The K and V streams of one head are contiguous but
-// restart for every item and pass, too often for the hardware prefetchers
-// to ramp up, and the passes in between (softmax) read no memory, so
-// without help a decode step at depth waits on every K and V line in turn.
-// The fast paths spread their prefetches over the loops that compute
-// (a line every other iteration, a few KiB ahead): a burst of prefetches
-// stalls on the line-fill buffers exactly as demand misses would. The next
-// V tile goes to L2 only: brought into L1 it evicted the current tile
-// (32 KiB, read 4 times) and a deep decode step ran ~2% slower.
+// Software prefetch. The K and V streams of one head restart for every task
+// and pass, too often for the hardware prefetchers to ramp up, and the
+// passes in between (softmax) read no memory, so without help a decode
+// step at depth waits on every K and V line in turn. The score pass
+// prefetches the keys a few KiB ahead (a line every other dimension step:
+// a burst of prefetches stalls on the line-fill buffers as demand misses
+// would); the next V page goes to L2 only (brought into L1 it evicted the
+// current tile).
 constexpr int64_t kKeyPrefetchAhead = 8192;  // bytes (measured: 2-16 KiB within 3%)
+constexpr int kMaxTaskRows = 256;            // query groups up to 256 heads
 
-// [p, p + bytes) in one burst (the small V tiles of the one-row path).
 void prefetch_lines(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
@@ -75,8 +76,6 @@ void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s,
 }
 
 template <int NB>
-// pf: keys to prefetch during this step (the first row group's pass takes
-// them), or null.
 void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride,
              const char* pf) {
   int r = 0;
@@ -87,7 +86,7 @@ void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scal
   dispatch_act_count<3>(n_rows - r, 0, rest);
 }
 
-// Max of x[0..n), as softmax_inplace's `x > mx ? x : mx` (a NaN is never
+// Max of x[0..n), as the reference's `x > mx ? x : mx` (a NaN is never
 // taken): _mm256_max_ps(x, m) is exactly that per lane. Four independent
 // chains, since one waits on max's latency at every vector.
 float row_max(const float* x, int64_t n) {
@@ -107,13 +106,11 @@ float row_max(const float* x, int64_t n) {
 }
 
 // x[j] = exp_softmax(x[j] - mx) for j < n and 0 up to the next multiple
-// of 16 (the row has room); returns their sum as softmax_inplace forms it:
+// of 16 (the row has room); returns their sum as the reference forms it:
 // 16 double lanes (lane k: positions k mod 16, in order), added pairwise.
-// The 4 lane vectors are independent chains, so the adds keep pace.
 double exp_sum_row(float* x, int64_t n, float mx) {
   const __m256 m = _mm256_set1_ps(mx);
   __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-  // Stores the 8 values e at x + j + 8h and adds them to their lanes.
   auto put = [&](int64_t j, int h, __m256 e) {
     _mm256_storeu_ps(x + j + 8 * h, e);
     acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
@@ -124,7 +121,7 @@ double exp_sum_row(float* x, int64_t n, float mx) {
     const __m256 x0 = _mm256_sub_ps(_mm256_loadu_ps(x + j), m);
     const __m256 x1 = _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), m);
     const __m256 in = _mm256_and_ps(exp_softmax_in_range_mask(x0), exp_softmax_in_range_mask(x1));
-    if (_mm256_movemask_ps(in) == 0xFF) {  // always, unless a score is inf or NaN or 87 below the max
+    if (_mm256_movemask_ps(in) == 0xFF) {  // always, unless a score is inf, NaN, masked or 87 below the max
       put(j, 0, exp8_softmax_in_range(x0));
       put(j, 1, exp8_softmax_in_range(x1));
     } else {
@@ -145,8 +142,6 @@ double exp_sum_row(float* x, int64_t n, float mx) {
   return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
 }
 
-// V vectors as f32: from the item's converted tile (float) or straight
-// from the f16 cache (uint16_t), where each is converted once per pass.
 inline __m256 load_v8(const float* v) { return _mm256_loadu_ps(v); }
 inline __m256 load_v8(const uint16_t* v) { return _mm256_cvtph_ps(load_u128(v)); }
 
@@ -173,80 +168,118 @@ void pv_tile(const float* p, int64_t p_stride, const VT* v, int64_t n, int hd, f
 
 }  // namespace
 
-void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1, float* scratch) {
-  const AttentionShape& sh = a.shape;
+void attention_task_f16_avx2(const AttentionTask& task, float* scratch) {
+  const AttentionBatch& b = *task.batch;
+  const AttentionRun& run = *task.run;
+  const AttentionShape& sh = b.shape;
+  const KvPages& kv = b.kv;
   const int hd = sh.head_dim;
-  const int group = sh.n_head / sh.n_head_kv;
-  const AttentionScratch layout = AttentionScratch::for_shape(a.cache.capacity, sh);
+  const int group = sh.group();
+  const int P = kv.page_slots;
+  const AttentionScratch layout = AttentionScratch::for_shape(sh);
   const int64_t stride = layout.row_pad;
-  const int n_rows = static_cast<int>((t1 - t0) * group);
-  if (n_rows > layout.max_rows) throw Error("attention: work item larger than its scratch");
-  float* S = scratch;                                  // [max_rows][row_pad]
-  float* qf = S + layout.max_rows * stride;            // [max_rows][hd]
-  float* vt = qf + layout.max_rows * hd;               // [kVTile][hd]
-  auto row_t = [&](int r) { return t0 + r / group; };
-  auto row_h = [&](int r) { return kvh * group + r % group; };
-  auto row_n = [&](int r) { return a.pos0 + row_t(r) + 1; };  // positions row r sees
-  const int64_t n_max = a.pos0 + t1;
+  const int n_rows = static_cast<int>((task.t1 - task.t0) * group);
+  if (n_rows > layout.max_rows || n_rows > kMaxTaskRows) throw Error("attention: task larger than its scratch");
+  float* S = scratch;                        // [max_rows][row_pad]
+  float* qf = S + layout.max_rows * stride;  // [max_rows][hd]
+  float* vt = qf + layout.max_rows * hd;     // [kVTile][hd]
+  const int64_t s0 = task.s0;
+  const int64_t slot_first = run.slot0 + task.t0;  // slot of the block's first token
+  auto row_u = [&](int r) { return r / group; };
+  auto row_h = [&](int r) { return task.kvh * group + r % group; };
+  // Positions of the segment row r sees (local: slot s0 + j).
+  auto row_n = [&](int r) { return std::min(s0 + kAttentionSegment, slot_first + row_u(r) + 1) - s0; };
+  auto row_out = [&](int r) { return task.out[row_u(r)] + static_cast<int64_t>(row_h(r)) * hd; };
+  // Rows before r_lo see none of the segment.
+  const int r_lo = static_cast<int>(std::max<int64_t>(0, s0 - slot_first)) * group;
+  if (r_lo >= n_rows) return;
+  const int64_t n_max = row_n(n_rows - 1);
 
-  // Queries rounded to f16.
-  for (int r = 0; r < n_rows; ++r) {
-    const float* q = a.q + row_t(r) * a.q_stride + static_cast<int64_t>(row_h(r)) * hd;
+  for (int r = r_lo; r < n_rows; ++r) {
+    const float* q = b.q + (run.row0 + task.t0 + row_u(r)) * b.q_stride + static_cast<int64_t>(row_h(r)) * hd;
     for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(qf + r * hd + d, round_f16(_mm256_loadu_ps(q + d)));
   }
 
-  // Scores, 16 positions per step; only rows that see the block compute it.
-  const uint16_t* keys = a.k + a.cache.k_index(kvh, 0, 0);  // this head's blocks, in order
+  // Scores, 16 positions per step; only rows that see the step compute it.
+  auto key_block = [&](int64_t j) {  // keys of local positions j.. (j a multiple of 8)
+    const int64_t sl = s0 + j;
+    return f16_keys(kv, run.pages[sl / P], task.kvh) + ((sl % P) / 8) * 8 * hd;
+  };
+  const int64_t ahead = std::max<int64_t>(16, kKeyPrefetchAhead / (2 * hd) / 16 * 16);
   for (int64_t jb = 0; jb < n_max; jb += 16) {
     const int nb = n_max - jb > 8 ? 2 : 1;
-    const uint16_t* kb = keys + jb * hd;
-    // The first row group's pass prefetches the keys kKeyPrefetchAhead on
-    // (16 positions x hd f16 = 32 bytes per dimension step).
-    const char* kpf = reinterpret_cast<const char*>(kb) + kKeyPrefetchAhead;
-    if (kpf >= reinterpret_cast<const char*>(keys + n_max * hd)) kpf = nullptr;
-    const int r0 = static_cast<int>(std::max<int64_t>(0, jb - a.pos0 - t0)) * group;
+    const uint16_t* kb = key_block(jb);
+    const char* kpf = jb + ahead < n_max ? reinterpret_cast<const char*>(key_block(jb + ahead)) : nullptr;
+    const int r0 = std::max(r_lo, static_cast<int>(std::max<int64_t>(0, s0 + jb - slot_first)) * group);
     if (nb == 2) {
-      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride, kpf);
+      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, b.scale, S + r0 * stride + jb, stride, kpf);
     } else {
-      qk_rows<1>(n_rows - r0, qf + r0 * hd, kb, hd, a.scale, S + r0 * stride + jb, stride, nullptr);
+      qk_rows<1>(n_rows - r0, qf + r0 * hd, kb, hd, b.scale, S + r0 * stride + jb, stride, nullptr);
     }
   }
 
-  // Softmax per row (softmax_inplace's operations), probabilities rounded
-  // to f16.
-  for (int r = 0; r < n_rows; ++r) {
+  // Masked positions, then softmax per row (the reference's operations),
+  // probabilities rounded to f16.
+  bool empty[kMaxTaskRows];
+  for (int r = r_lo; r < n_rows; ++r) {
     float* row = S + r * stride;
     const int64_t n = row_n(r);
-    const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / exp_sum_row(row, n, row_max(row, n))));
+    if (run.mask) {
+      const int64_t t = task.t0 + row_u(r);
+      for (int64_t j = std::max<int64_t>(0, run.slot0 - s0); j < n; ++j) {
+        if (!attention_row_sees(run, t, s0 + j)) row[j] = -std::numeric_limits<float>::infinity();
+      }
+    }
+    const float mx = row_max(row, n);
+    empty[r] = mx == -std::numeric_limits<float>::infinity();
+    float* o = row_out(r);
+    for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(o + d, _mm256_setzero_ps());
+    const int64_t u = row_u(r);
+    if (empty[r]) {  // every visible slot masked: p = 0 (the quad products read the row)
+      for (int64_t j = 0; j < n; ++j) row[j] = 0.0f;
+      if (task.max[u]) {
+        task.max[u][row_h(r)] = mx;
+        task.sum[u][row_h(r)] = 0.0;
+      }
+      continue;
+    }
+    const double sum = exp_sum_row(row, n, mx);
+    const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
     for (int64_t j = 0; j < n; j += 8) _mm256_storeu_ps(row + j, round_f16(_mm256_mul_ps(_mm256_loadu_ps(row + j), inv)));
+    if (task.max[u]) {
+      task.max[u][row_h(r)] = mx;
+      task.sum[u][row_h(r)] = sum;
+    }
   }
 
-  // Output rows: zero, then sums over V tiles in position order.
-  for (int r = 0; r < n_rows; ++r) {
-    float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
-    for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(o + d, _mm256_setzero_ps());
-  }
-  // With query groups of 4 (or 8, ...) heads, 4 rows of one token (same
+  // Output rows: sums over the segment's pages in position order. With
+  // query groups of 4 (or 8, ...) heads, 4 rows of one token (same
   // positions, consecutive outputs) take 16 dims per pass with V read as
-  // f16: each element is converted once, as all 4 rows use it, and a tile
-  // of 256 positions (32 KiB at hd 64) stays in L1 for the hd/16 passes.
-  // Other groups convert a small V tile to f32 once and reuse it per row.
+  // f16: each element is converted once, as all 4 rows use it, and a page
+  // stays in L1 for the hd/16 passes. Other groups convert a small V tile
+  // to f32 once and reuse it per row.
   const bool quads = hd % 16 == 0 && group % 4 == 0;
-  const int64_t tile = quads ? 256 : AttentionScratch::kVTile;
+  const int64_t tile = quads ? P : AttentionScratch::kVTile;
+  auto values = [&](int64_t j) {  // values of local positions j.. (within one page)
+    const int64_t sl = s0 + j;
+    return f16_values(kv, run.pages[sl / P], task.kvh) + (sl % P) * hd;
+  };
   for (int64_t jt = 0; jt < n_max; jt += tile) {
     const int64_t m = std::min(tile, n_max - jt);
-    const uint16_t* v = a.v + a.cache.v_index(kvh, jt, 0);  // m rows of hd, contiguous
-    if (!quads && jt + tile < n_max) prefetch_lines(v + tile * hd, std::min(tile, n_max - jt - tile) * hd * 2);
-    const int r0 = static_cast<int>(std::max<int64_t>(0, jt - a.pos0 - t0)) * group;
+    const uint16_t* v = values(jt);
+    const uint16_t* v_next = jt + tile < n_max ? values(jt + tile) : nullptr;
+    const int64_t m_next = v_next ? std::min(tile, n_max - jt - tile) : 0;
+    if (!quads && v_next) prefetch_lines(v_next, m_next * hd * 2);
+    const int r0 = std::max(r_lo, static_cast<int>(std::max<int64_t>(0, s0 + jt - slot_first)) * group);
     if (quads) {
       for (int r = r0; r < n_rows; r += 4) {
+        if (empty[r] && empty[r + 1] && empty[r + 2] && empty[r + 3]) continue;
         const int64_t n = std::min(m, row_n(r) - jt);
-        float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
+        float* o = row_out(r);
         for (int d = 0; d < hd; d += 16) {
-          // Each of the hd/16 passes prefetches its share (tile * 32 bytes)
-          // of the next tile.
+          // Each of the hd/16 passes prefetches its share of the next page.
           const char* pf = nullptr;
-          if (r == r0 && jt + tile < n_max) pf = reinterpret_cast<const char*>(v + tile * hd) + (d / 16) * tile * 32;
+          if (r == r0 && v_next) pf = reinterpret_cast<const char*>(v_next) + (d / 16) * tile * 32;
           pv_tile<4, 2>(S + r * stride + jt, stride, v + d, n, hd, o + d, hd, pf);
         }
       }
@@ -254,9 +287,10 @@ void attention_rows_avx2(const AttentionArgs& a, int kvh, int64_t t0, int64_t t1
     }
     for (int64_t e = 0; e < m * hd; e += 8) _mm256_storeu_ps(vt + e, _mm256_cvtph_ps(load_u128(v + e)));
     for (int r = r0; r < n_rows; ++r) {
+      if (empty[r]) continue;
       const int64_t n = std::min(m, row_n(r) - jt);
       const float* p = S + r * stride + jt;
-      float* o = a.out + row_t(r) * a.out_stride + static_cast<int64_t>(row_h(r)) * hd;
+      float* o = row_out(r);
       int d = 0;
       for (; d + 64 <= hd; d += 64) pv_tile<1, 8>(p, 0, vt + d, n, hd, o + d, 0);
       auto rest = [&](auto nv, int64_t) { pv_tile<1, decltype(nv)::value>(p, 0, vt + d, n, hd, o + d, 0); };
