@@ -166,8 +166,8 @@ void bench_attention(benchmark::State& state, KernelPath path, bool dram, int gr
   std::vector<float> q(static_cast<size_t>(qd * n_tok)), out(q.size());
   for (float& x : q) x = dist(gen);
   std::vector<float> kf(static_cast<size_t>(kvd)), vf(kf.size());
-  const size_t head = f16_head_block_bytes(kPage, 64);
-  const size_t layer_bytes = head * static_cast<size_t>(n_kv) * static_cast<size_t>(n_pages);
+  const size_t block = f16_block_bytes(kPage, 64);
+  const size_t layer_bytes = 2 * block * static_cast<size_t>(n_kv) * static_cast<size_t>(n_pages);
   const int copies = dram ? static_cast<int>((size_t(640) << 20) / layer_bytes + 1) : 1;
   // Pages in order (a fresh engine allocates them so); one pool per copy.
   std::vector<int32_t> pages(static_cast<size_t>(n_pages));
@@ -176,7 +176,10 @@ void bench_attention(benchmark::State& state, KernelPath path, bool dram, int gr
   std::vector<KvPages> kv(mem.size());
   for (int c = 0; c < copies; ++c) {
     mem[c].resize(layer_bytes);
-    kv[c] = {mem[c].data(), head * static_cast<size_t>(n_kv), head, head / 2, kPage};
+    // Head-major, as the engine's cache.
+    const size_t region = block * static_cast<size_t>(n_kv) * static_cast<size_t>(n_pages);
+    kv[c] = {mem[c].data(), mem[c].data() + region, block, block, block * static_cast<size_t>(n_pages),
+             block * static_cast<size_t>(n_pages), kPage};
     for (int64_t t = 0; t < n_slots; ++t) {
       for (float& x : kf) x = dist(gen);
       for (float& x : vf) x = dist(gen);

@@ -26,7 +26,7 @@ int64_t segments_for(int64_t last_slot) { return last_slot / kAttentionSegment +
 AttentionScratch AttentionScratch::for_shape(const AttentionShape& s) {
   AttentionScratch l;
   l.max_rows = std::max<int64_t>(1, std::min<int64_t>(kTaskRowsTarget / s.group(), kMaxTaskTokens)) * s.group();
-  l.row_pad = kAttentionSegment + 16;
+  l.row_pad = kMaxTaskSegments * kAttentionSegment + 16;
   // scores, rounded queries, one V tile
   l.floats = l.max_rows * (l.row_pad + s.head_dim) + kVTile * s.head_dim;
   return l;
@@ -83,65 +83,73 @@ void attention_copy_slot_f16(const KvPages& kv, const int32_t* src, int64_t from
   }
 }
 
-void attention_task_f16_ref(const AttentionTask& task, float* scratch) {
+namespace {
+
+// One segment of one row (token t, head h) of the scalar oracle.
+void ref_segment(const AttentionTask& task, int64_t t, int h, int64_t k, const float* qh, float* scores) {
   const AttentionBatch& b = *task.batch;
   const AttentionRun& run = *task.run;
+  const int hd = b.shape.head_dim;
+  const int64_t s0 = task.s0 + k * kAttentionSegment;
+  const int64_t slot = run.slot0 + t;
+  if (slot < s0) return;
+  const int64_t n = std::min(s0 + kAttentionSegment, slot + 1) - s0;
+  const int64_t u = t - task.t0;
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t sl = s0 + j;
+    if (!attention_row_sees(run, t, sl)) {
+      scores[j] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const uint16_t* keys = f16_keys(b.kv, run.pages[sl / b.kv.page_slots], task.kvh);
+    const int64_t in = sl % b.kv.page_slots;
+    float dot = 0.0f;
+    for (int d = 0; d < hd; ++d) dot += qh[d] * fp16_to_fp32(keys[f16_key_index(in, d, hd)]);
+    scores[j] = dot * b.scale;
+    mx = scores[j] > mx ? scores[j] : mx;
+  }
+  float* o = task.out_of(u, k) + static_cast<int64_t>(h) * hd;
+  for (int d = 0; d < hd; ++d) o[d] = 0.0f;
+  float* smax = task.max[u] ? task.max[u] + k * task.seg_stat_stride + h : nullptr;
+  double* ssum = task.sum[u] ? task.sum[u] + k * task.seg_stat_stride + h : nullptr;
+  if (mx == -std::numeric_limits<float>::infinity()) {  // every visible slot masked
+    if (smax) *smax = mx, *ssum = 0.0;
+    return;
+  }
+  // softmax_inplace's operations, keeping the max and the sum.
+  double lane[16] = {};
+  for (int64_t j = 0; j < n; ++j) {
+    scores[j] = exp_softmax(scores[j] - mx);
+    lane[j % 16] += static_cast<double>(scores[j]);
+  }
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int i = 0; i < w; ++i) lane[i] += lane[i + w];
+  }
+  const float inv = static_cast<float>(1.0 / lane[0]);
+  for (int64_t j = 0; j < n; ++j) {
+    const float p = fp16_to_fp32(fp32_to_fp16(scores[j] * inv));
+    const int64_t sl = s0 + j;
+    const uint16_t* vr = f16_values(b.kv, run.pages[sl / b.kv.page_slots], task.kvh) + (sl % b.kv.page_slots) * hd;
+    for (int d = 0; d < hd; ++d) o[d] += p * fp16_to_fp32(vr[d]);
+  }
+  if (smax) *smax = mx, *ssum = lane[0];
+}
+
+}  // namespace
+
+void attention_task_f16_ref(const AttentionTask& task, float* scratch) {
+  const AttentionBatch& b = *task.batch;
   const AttentionShape& s = b.shape;
   const int hd = s.head_dim;
   const int group = s.group();
   float* scores = scratch;
   float* qh = scratch + AttentionScratch::for_shape(s).row_pad;
   for (int64_t t = task.t0; t < task.t1; ++t) {
-    const int64_t slot = run.slot0 + t;
-    if (slot < task.s0) continue;
-    const int64_t n = std::min(task.s0 + kAttentionSegment, slot + 1) - task.s0;
-    const int64_t u = t - task.t0;
     for (int h = task.kvh * group; h < (task.kvh + 1) * group; ++h) {
-      const float* qrow = b.q + (run.row0 + t) * b.q_stride + static_cast<int64_t>(h) * hd;
+      const float* qrow = b.q + (task.run->row0 + t) * b.q_stride + static_cast<int64_t>(h) * hd;
       for (int d = 0; d < hd; ++d) qh[d] = fp16_to_fp32(fp32_to_fp16(qrow[d]));
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < n; ++j) {
-        const int64_t sl = task.s0 + j;
-        if (!attention_row_sees(run, t, sl)) {
-          scores[j] = -std::numeric_limits<float>::infinity();
-          continue;
-        }
-        const uint16_t* keys = f16_keys(b.kv, run.pages[sl / b.kv.page_slots], task.kvh);
-        const int64_t in = sl % b.kv.page_slots;
-        float dot = 0.0f;
-        for (int d = 0; d < hd; ++d) dot += qh[d] * fp16_to_fp32(keys[f16_key_index(in, d, hd)]);
-        scores[j] = dot * b.scale;
-        mx = scores[j] > mx ? scores[j] : mx;
-      }
-      float* o = task.out[u] + static_cast<int64_t>(h) * hd;
-      for (int d = 0; d < hd; ++d) o[d] = 0.0f;
-      if (mx == -std::numeric_limits<float>::infinity()) {  // every visible slot masked
-        if (task.max[u]) {
-          task.max[u][h] = mx;
-          task.sum[u][h] = 0.0;
-        }
-        continue;
-      }
-      // softmax_inplace's operations, keeping the max and the sum.
-      double lane[16] = {};
-      for (int64_t j = 0; j < n; ++j) {
-        scores[j] = exp_softmax(scores[j] - mx);
-        lane[j % 16] += static_cast<double>(scores[j]);
-      }
-      for (int w = 8; w >= 1; w /= 2) {
-        for (int k = 0; k < w; ++k) lane[k] += lane[k + w];
-      }
-      const float inv = static_cast<float>(1.0 / lane[0]);
-      for (int64_t j = 0; j < n; ++j) {
-        const float p = fp16_to_fp32(fp32_to_fp16(scores[j] * inv));
-        const int64_t sl = task.s0 + j;
-        const uint16_t* vr = f16_values(b.kv, run.pages[sl / b.kv.page_slots], task.kvh) + (sl % b.kv.page_slots) * hd;
-        for (int d = 0; d < hd; ++d) o[d] += p * fp16_to_fp32(vr[d]);
-      }
-      if (task.max[u]) {
-        task.max[u][h] = mx;
-        task.sum[u][h] = lane[0];
-      }
+      for (int64_t k = 0; k < task.n_seg; ++k) ref_segment(task, t, h, k, qh, scores);
     }
   }
 }
@@ -178,8 +186,8 @@ void attention_paged(const AttentionBatch& b, AttentionWorkspace& ws, ThreadPool
     throw Error("attention: batch shape differs from its workspace");
   }
   if (s.head_dim > 512) throw Error("attention: head_dim above 512 is not supported");
-  if (b.kv.page_slots < 16 || b.kv.page_slots % 16 != 0 || kAttentionSegment % b.kv.page_slots != 0) {
-    throw Error("attention: page size must be a multiple of 16 dividing " + std::to_string(kAttentionSegment));
+  if (!valid_page_slots(b.kv.page_slots)) {
+    throw Error("attention: page size must be a power of two from 16 to " + std::to_string(kAttentionSegment));
   }
   if (pool.size() > ws.n_threads_) throw Error("attention: more threads than the workspace was sized for");
   const int group = s.group();
@@ -218,15 +226,31 @@ void attention_paged(const AttentionBatch& b, AttentionWorkspace& ws, ThreadPool
       if (used + need > ws.partial_cap_) break;  // never for g0: one block's need fits
       g.partial = need > 0 ? used : -1;
       used += need;
-      g.first_task = n_tasks;
-      n_tasks += static_cast<int64_t>(s.n_head_kv) * g.n_seg;
     }
-    const AttentionWorkspace::Group* first = groups.data() + g0;
+    AttentionWorkspace::Group* first = groups.data() + g0;
     const size_t n_groups = g1 - g0;
-    // Tasks in reverse order: later tokens see more positions, so the
-    // expensive blocks start early and the cheap ones fill the tail.
-    pool.for_each(n_tasks, [&](int64_t item, int thread) {
-      const int64_t idx = n_tasks - 1 - item;
+    // Tasks per KV head: as few as kMaxTaskSegments allows, more when
+    // there would be fewer than two per thread (one deep sequence keeps
+    // every core busy: flash-decoding).
+    int64_t base_tasks = 0;
+    for (size_t i = 0; i < n_groups; ++i) base_tasks += s.n_head_kv * ((first[i].n_seg + kMaxTaskSegments - 1) / kMaxTaskSegments);
+    const int64_t want = 2 * static_cast<int64_t>(pool.size());
+    const int64_t factor = base_tasks >= want ? 1 : (want + base_tasks - 1) / base_tasks;
+    n_tasks = 0;
+    for (size_t i = 0; i < n_groups; ++i) {
+      AttentionWorkspace::Group& g = first[i];
+      const int64_t chunks = std::min<int64_t>(g.n_seg, (g.n_seg + kMaxTaskSegments - 1) / kMaxTaskSegments * factor);
+      g.span = static_cast<int32_t>((g.n_seg + chunks - 1) / chunks);
+      g.n_chunks = static_cast<int32_t>((g.n_seg + g.span - 1) / g.span);
+      g.first_task = n_tasks;
+      n_tasks += static_cast<int64_t>(s.n_head_kv) * g.n_chunks;
+    }
+    // Each thread walks its own contiguous share of the tasks (then steals):
+    // tasks are ordered head by head, segment by segment, so a thread's
+    // reads ascend through each head's pages, which the prefetchers follow
+    // (dealt out one by one, every task started a cold stream: decode at
+    // depth ran ~30% slower from DRAM).
+    auto run_task = [&](int64_t idx, int thread) {
       const auto* g = std::upper_bound(first, first + n_groups, idx,
                                        [](int64_t v, const AttentionWorkspace::Group& e) { return v < e.first_task; }) -
                       1;
@@ -237,9 +261,12 @@ void attention_paged(const AttentionBatch& b, AttentionWorkspace& ws, ThreadPool
       t.run = &run;
       t.t0 = g->t0;
       t.t1 = g->t1;
-      t.kvh = static_cast<int>(local / g->n_seg);
-      const int64_t seg = local % g->n_seg;
+      t.kvh = static_cast<int>(local / g->n_chunks);
+      const int64_t seg = (local % g->n_chunks) * g->span;
       t.s0 = seg * kAttentionSegment;
+      t.n_seg = std::min<int64_t>(g->span, g->n_seg - seg);
+      t.seg_out_stride = entry_floats;
+      t.seg_stat_stride = s.n_head;
       float* outs[kMaxTaskTokens];
       float* maxes[kMaxTaskTokens];
       double* sums[kMaxTaskTokens];
@@ -260,6 +287,9 @@ void attention_paged(const AttentionBatch& b, AttentionWorkspace& ws, ThreadPool
       t.max = maxes;
       t.sum = sums;
       task(t, ws.scratch_.data() + static_cast<int64_t>(thread) * layout.floats);
+    };
+    pool.for_ranges(n_tasks, [&](int64_t begin, int64_t end, int thread) {
+      for (int64_t i = begin; i < end; ++i) run_task(i, thread);
     });
     // Merge the split rows: items are (block, head).
     const int64_t n_merge = static_cast<int64_t>(n_groups) * s.n_head;

@@ -2,12 +2,12 @@
 // from many sequences in one call (GQA/MQA aware, candidate-tree masks).
 //
 // Storage. The cache is made of pages of `page_slots` positions; a sequence
-// owns a page table (page ids in slot order). Within a page, each layer
-// has one block per KV head; the f16 format (the one this file's kernels
-// read; quantized formats add their own task kernels) keeps the keys of a
-// head in blocks of 8 positions stored dimension-major (one 16-byte load
-// gives one dimension of 8 positions, the operand of a vector of 8 scores)
-// and the values position-major after them.
+// owns a page table (page ids in slot order). A page has, per layer and KV
+// head, a key block and a value block (KvPages); the f16 format (the one
+// this file's kernels read; quantized formats add their own task kernels)
+// keeps keys in blocks of 8 positions stored dimension-major (one 16-byte
+// load gives one dimension of 8 positions, the operand of a vector of 8
+// scores) and values position-major.
 //
 // Arithmetic. Reproduces llama.cpp's non-flash CPU attention within a
 // segment of kAttentionSegment positions: the query is rounded to f16
@@ -52,34 +52,42 @@ struct AttentionShape {
 // Positions per segment (a multiple of every page size the cache allows).
 constexpr int64_t kAttentionSegment = 512;
 
-// One layer's keys and values: page p's block for this layer starts at
-// base + p * page_stride, KV head h's block at + h * head_stride, its
-// values at + v_offset within that.
+// Page sizes attention supports: powers of two from 16 to the segment.
+constexpr bool valid_page_slots(int p) { return p >= 16 && p <= kAttentionSegment && (p & (p - 1)) == 0; }
+
+// One layer's keys and values, in two regions laid out head-major: KV
+// head h's key block for page p at k + h * k_head + p * k_page, likewise
+// the values. A sequence whose pages were allocated in order (the usual
+// case) thus reads each head's keys and values as two contiguous streams,
+// which the prefetchers follow.
 struct KvPages {
-  uint8_t* base = nullptr;
-  size_t page_stride = 0;
-  size_t head_stride = 0;
-  size_t v_offset = 0;
-  int page_slots = 0;  // positions per page, a multiple of 16 dividing kAttentionSegment
-  uint8_t* head_block(int32_t page, int h) const {
-    return base + static_cast<size_t>(page) * page_stride + static_cast<size_t>(h) * head_stride;
+  uint8_t* k = nullptr;
+  uint8_t* v = nullptr;
+  size_t k_page = 0, v_page = 0;  // bytes of one head's block of one page
+  size_t k_head = 0, v_head = 0;  // bytes from one head's blocks to the next's
+  int page_slots = 0;             // positions per page (valid_page_slots)
+  uint8_t* key_block(int32_t page, int h) const {
+    return k + static_cast<size_t>(h) * k_head + static_cast<size_t>(page) * k_page;
+  }
+  uint8_t* value_block(int32_t page, int h) const {
+    return v + static_cast<size_t>(h) * v_head + static_cast<size_t>(page) * v_page;
   }
 };
 
 // The f16 format's blocks: keys page_slots/8 blocks of [head_dim][8],
 // values page_slots rows of head_dim.
 inline uint16_t* f16_keys(const KvPages& kv, int32_t page, int h) {
-  return reinterpret_cast<uint16_t*>(kv.head_block(page, h));
+  return reinterpret_cast<uint16_t*>(kv.key_block(page, h));
 }
 inline uint16_t* f16_values(const KvPages& kv, int32_t page, int h) {
-  return reinterpret_cast<uint16_t*>(kv.head_block(page, h) + kv.v_offset);
+  return reinterpret_cast<uint16_t*>(kv.value_block(page, h));
 }
 inline int64_t f16_key_index(int64_t slot_in_page, int d, int head_dim) {
   return ((slot_in_page / 8) * head_dim + d) * 8 + slot_in_page % 8;
 }
-// Bytes of one f16 head block (keys and values) of a page.
-inline size_t f16_head_block_bytes(int page_slots, int head_dim) {
-  return 2 * static_cast<size_t>(page_slots) * static_cast<size_t>(head_dim) * sizeof(uint16_t);
+// Bytes of one f16 key (or value) block of a page.
+inline size_t f16_block_bytes(int page_slots, int head_dim) {
+  return static_cast<size_t>(page_slots) * static_cast<size_t>(head_dim) * sizeof(uint16_t);
 }
 
 // Writes one token's keys and values (f32, n_head_kv * head_dim each) into
@@ -122,27 +130,40 @@ struct AttentionBatch {
 constexpr int64_t kTaskRowsTarget = 32;
 constexpr int kMaxTaskTokens = 32;
 
+// Segments one task covers at most: the numbers are fixed by the segment,
+// but a task streams several consecutive segments of one head (scores of
+// all, then each one's softmax, then their outputs), which keeps the K
+// and V streams long (one segment per task ran decode at depth ~25%
+// slower from DRAM).
+constexpr int64_t kMaxTaskSegments = 8;
+
 // One task: tokens [t0, t1) of `run` (run-relative), KV head kvh, the
-// segment of slots [s0, s0 + kAttentionSegment). For token u = t - t0:
-// out[u] is where head 0 of its output goes (heads head_dim apart); when
-// max[u] is non-null the row is split and the task writes its segment's
-// normalized output there plus the softmax max and sum per head (max[u][h],
-// sum[u][h]); a row that sees none of the segment's slots is skipped, one
-// whose visible slots are all masked gets max -inf and sum 0.
+// n_seg segments of slots from s0 (a multiple of kAttentionSegment). For
+// token u = t - t0 and segment k: out[u] + k * seg_out_stride is where
+// head 0 of its output goes (heads head_dim apart); when max[u] is
+// non-null the row is split and the task writes each segment's normalized
+// output there plus the softmax max and sum per head (max[u][k *
+// seg_stat_stride + h], likewise sum); a row that sees none of a segment's
+// slots is skipped for it, one whose visible slots are all masked gets
+// max -inf and sum 0. A row that is not split sees only segment 0.
 struct AttentionTask {
   const AttentionBatch* batch = nullptr;
   const AttentionRun* run = nullptr;
   int64_t t0 = 0, t1 = 0;
   int kvh = 0;
   int64_t s0 = 0;
+  int64_t n_seg = 1;
   float* const* out = nullptr;
   float* const* max = nullptr;
   double* const* sum = nullptr;
+  int64_t seg_out_stride = 0;
+  int64_t seg_stat_stride = 0;
+  float* out_of(int64_t u, int64_t k) const { return out[u] + k * seg_out_stride; }
 };
 using AttentionTaskFn = void (*)(const AttentionTask& task, float* scratch);
 
-// Per-thread scratch of a task (scores of one segment per row, rounded
-// queries, one V tile).
+// Per-thread scratch of a task (scores of kMaxTaskSegments segments per
+// row, rounded queries, one V tile).
 struct AttentionScratch {
   int64_t max_rows;
   int64_t row_pad;
@@ -177,6 +198,8 @@ class AttentionWorkspace {
     int64_t t0, t1;        // run-relative tokens
     int64_t partial = -1;  // first partial entry (n_seg per token), -1: not split
     int64_t first_task = 0;
+    int32_t n_chunks = 1;  // tasks per KV head
+    int32_t span = 1;      // segments per task
   };
   AttentionShape shape_;
   int n_threads_;

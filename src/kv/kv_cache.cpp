@@ -1,6 +1,7 @@
 // The paged KV cache (kv_cache.h).
 #include "kv/kv_cache.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,18 @@ namespace {
 
 std::string seq_name(int32_t s) { return "sequence " + std::to_string(s); }
 
+// One anonymous mapping for every page, advised for huge pages (a deep
+// decode step walks many pages; 2 MiB pages keep the TLB from missing on
+// every one). MAP_NORESERVE: untouched pages cost nothing.
+uint8_t* map_cache(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw Error("KV cache: cannot map " + std::to_string(bytes >> 20) + " MiB");
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return static_cast<uint8_t*>(p);
+}
+
 }  // namespace
 
 KvCache::KvCache(const KvCacheParams& p)
@@ -22,18 +35,19 @@ KvCache::KvCache(const KvCacheParams& p)
       format_(p.format ? p.format : &default_kv_format()),
       page_slots_(p.page_slots),
       max_seq_slots_(p.max_seq_slots > 0 ? std::min(p.max_seq_slots, p.n_slots) : p.n_slots) {
-  if (page_slots_ < 16 || page_slots_ % 16 != 0 || kAttentionSegment % page_slots_ != 0) {
-    throw Error("KV cache: page size must be a multiple of 16 dividing " + std::to_string(kAttentionSegment));
+  if (!valid_page_slots(page_slots_)) {
+    throw Error("KV cache: page size must be a power of two from 16 to " + std::to_string(kAttentionSegment));
   }
   if (p.n_slots < 1) throw Error("KV cache: the context must hold at least one position");
   if (p.max_seqs < 1) throw Error("KV cache: at least one sequence");
   const int64_t n_pages = (p.n_slots + page_slots_ - 1) / page_slots_;
-  head_bytes_ = format_->head_block_bytes(page_slots_, geom_.head_dim);
-  layer_bytes_ = head_bytes_ * static_cast<size_t>(geom_.n_head_kv);
-  const size_t page_bytes = layer_bytes_ * static_cast<size_t>(geom_.n_layer);
+  k_block_ = format_->key_block_bytes(page_slots_, geom_.head_dim);
+  v_block_ = format_->value_block_bytes(page_slots_, geom_.head_dim);
+  const size_t heads = static_cast<size_t>(geom_.n_head_kv) * static_cast<size_t>(n_pages);
+  layer_bytes_ = heads * (k_block_ + v_block_);
   // A cache larger than this machine's memory is a clear error rather than
   // an out-of-memory kill later.
-  const double bytes = static_cast<double>(n_pages) * static_cast<double>(page_bytes);
+  const double bytes = static_cast<double>(layer_bytes_) * static_cast<double>(geom_.n_layer);
   const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   if (ram > 0 && bytes > ram) {
     char buf[200];
@@ -42,19 +56,39 @@ KvCache::KvCache(const KvCacheParams& p)
                   static_cast<long long>(p.n_slots), bytes / (1u << 30), ram / (1u << 30));
     throw Error(buf);
   }
-  pool_ = std::make_unique<PagePool>(n_pages, page_bytes);
+  mem_bytes_ = layer_bytes_ * static_cast<size_t>(geom_.n_layer);
+  mem_ = std::unique_ptr<uint8_t, KvMappingDeleter>(map_cache(mem_bytes_), KvMappingDeleter{mem_bytes_});
+  pool_ = std::make_unique<PagePool>(n_pages);
   if (p.prefix_cache) prefix_ = std::make_unique<PrefixCache>(*pool_, page_slots_);
   seqs_.resize(static_cast<size_t>(p.max_seqs));
 }
 
+void KvMappingDeleter::operator()(uint8_t* p) const {
+  if (p) munmap(p, bytes);
+}
+
+// Layer l: the keys of every head and page (head-major), then the values.
 KvPages KvCache::layer(int64_t l) const {
+  const size_t n_pages = static_cast<size_t>(pool_->n_pages());
   KvPages v;
-  v.base = pool_->base() + static_cast<size_t>(l) * layer_bytes_;
-  v.page_stride = pool_->page_bytes();
-  v.head_stride = head_bytes_;
-  v.v_offset = format_->values_offset(page_slots_, geom_.head_dim);
+  v.k = mem_.get() + static_cast<size_t>(l) * layer_bytes_;
+  v.v = v.k + static_cast<size_t>(geom_.n_head_kv) * n_pages * k_block_;
+  v.k_page = k_block_;
+  v.v_page = v_block_;
+  v.k_head = n_pages * k_block_;
+  v.v_head = n_pages * v_block_;
   v.page_slots = page_slots_;
   return v;
+}
+
+void KvCache::copy_page(int32_t to, int32_t from) {
+  for (int64_t l = 0; l < geom_.n_layer; ++l) {
+    const KvPages L = layer(l);
+    for (int h = 0; h < geom_.n_head_kv; ++h) {
+      std::memcpy(L.key_block(to, h), L.key_block(from, h), k_block_);
+      std::memcpy(L.value_block(to, h), L.value_block(from, h), v_block_);
+    }
+  }
 }
 
 KvCache::Seq& KvCache::seq(int32_t s) {
@@ -169,7 +203,7 @@ void KvCache::prepare_append(int32_t s, int64_t n) {
     const int32_t old = q.pages[static_cast<size_t>(k)];
     if (pool_->refs(old) == 1) continue;
     const int32_t fresh = take_page();
-    std::memcpy(pool_->data(fresh), pool_->data(old), pool_->page_bytes());
+    copy_page(fresh, old);
     pool_->release(old);
     q.pages[static_cast<size_t>(k)] = fresh;
   }
@@ -208,7 +242,7 @@ void KvCache::keep_slots(int32_t s, int64_t base, std::span<const int64_t> slots
     const int32_t old = q.pages[static_cast<size_t>(k)];
     if (pool_->refs(old) == 1) continue;
     const int32_t fresh = take_page();
-    std::memcpy(pool_->data(fresh), pool_->data(old), pool_->page_bytes());
+    copy_page(fresh, old);
     pool_->release(old);
     q.pages[static_cast<size_t>(k)] = fresh;
   }

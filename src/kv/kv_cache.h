@@ -1,9 +1,10 @@
 // The paged KV cache of many sequences: one page pool, a page table per
 // sequence, fork / truncate / free, copy-on-write, and the prefix cache.
 //
-// Layout. A page holds page_slots positions of every layer: layer l's
-// block at l * layer_bytes, KV head h's block within it at h *
-// head_block_bytes, in the KV format's own layout (kv_format.h). One
+// Layout. A page holds page_slots positions of every layer: per layer and
+// KV head a key block and a value block in the KV format's own layout
+// (kv_format.h), stored head-major (kernels/attention.h, KvPages) so that
+// a sequence on consecutive pages streams each head contiguously. One
 // memory budget covers all sequences (n_slots positions, as llama-server's
 // -c); a sequence may hold up to max_seq_slots of them.
 //
@@ -40,6 +41,12 @@ struct KvCacheParams {
   bool prefix_cache = false;
 };
 
+// Unmaps the cache's memory.
+struct KvMappingDeleter {
+  size_t bytes = 0;
+  void operator()(uint8_t* p) const;
+};
+
 class KvCache {
  public:
   explicit KvCache(const KvCacheParams& p);
@@ -52,7 +59,7 @@ class KvCache {
   int max_seqs() const { return static_cast<int>(seqs_.size()); }
   int64_t n_pages() const { return pool_->n_pages(); }
   int64_t n_free_pages() const { return pool_->n_free(); }
-  size_t bytes() const { return static_cast<size_t>(pool_->n_pages()) * pool_->page_bytes(); }
+  size_t bytes() const { return mem_bytes_; }
   double bytes_per_token() const { return kv_bytes_per_token(*format_, geom_); }
   KvPages layer(int64_t l) const;
   const PagePool& pool() const { return *pool_; }
@@ -103,13 +110,15 @@ class KvCache {
   Seq& seq(int32_t s);
   const Seq& seq(int32_t s) const;
   int32_t take_page();  // a free page, evicting a cached one if needed
+  void copy_page(int32_t to, int32_t from);
   void release_pages_from(Seq& q, size_t n_keep);
 
   KvGeometry geom_;
   const KvFormat* format_;
   int page_slots_;
   int64_t max_seq_slots_;
-  size_t head_bytes_ = 0, layer_bytes_ = 0;
+  size_t k_block_ = 0, v_block_ = 0, layer_bytes_ = 0, mem_bytes_ = 0;
+  std::unique_ptr<uint8_t, KvMappingDeleter> mem_;
   std::unique_ptr<PagePool> pool_;
   std::unique_ptr<PrefixCache> prefix_;
   std::vector<Seq> seqs_;

@@ -8,11 +8,9 @@
 namespace kestrel {
 namespace {
 
-size_t f16_values_offset(int page_slots, int head_dim) { return f16_head_block_bytes(page_slots, head_dim) / 2; }
-
 const KvFormat kF16{"f16",
-                    f16_head_block_bytes,
-                    f16_values_offset,
+                    f16_block_bytes,
+                    f16_block_bytes,
                     attention_store_f16,
                     attention_copy_slot_f16,
                     attention_task_f16_ref,

@@ -29,10 +29,9 @@ struct KvGeometry {
 
 struct KvFormat {
   std::string_view name;  // as -ctk / -ctv spell it
-  // Bytes of one KV head's block (keys then values) in a page.
-  size_t (*head_block_bytes)(int page_slots, int head_dim);
-  // Offset of the values within a head block.
-  size_t (*values_offset)(int page_slots, int head_dim);
+  // Bytes of one KV head's key block and value block in a page.
+  size_t (*key_block_bytes)(int page_slots, int head_dim);
+  size_t (*value_block_bytes)(int page_slots, int head_dim);
   void (*store)(const KvPages& kv, const int32_t* pages, int64_t slot, int n_head_kv, int head_dim, const float* k,
                 const float* v);
   void (*copy_slot)(const KvPages& kv, const int32_t* src, int64_t from, const int32_t* dst, int64_t to,
@@ -41,7 +40,8 @@ struct KvFormat {
   AttentionTaskFn task_avx2;  // null: none
   // Bytes of keys and values per position and KV head.
   double bytes_per_position(int head_dim) const {
-    return static_cast<double>(head_block_bytes(kAttentionSegment, head_dim)) / static_cast<double>(kAttentionSegment);
+    const size_t b = key_block_bytes(kAttentionSegment, head_dim) + value_block_bytes(kAttentionSegment, head_dim);
+    return static_cast<double>(b) / static_cast<double>(kAttentionSegment);
   }
   AttentionTaskFn task(KernelPath path) const;
 };

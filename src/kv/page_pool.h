@@ -1,32 +1,24 @@
-// A fixed pool of KV pages: one allocation made at start-up, reference
-// counts, and a free list.
+// A fixed pool of KV page ids: reference counts and a free list.
 //
-// A page holds `page_slots` positions of every layer's keys and values
-// (layout: kv/kv_cache.h). Pages are shared by reference count: a forked
-// sequence and the prefix cache hold references to the pages they map,
-// and a page returns to the free list when its last reference goes.
-// Nothing here allocates after construction.
+// A page stands for `page_slots` positions of every layer's keys and
+// values (their memory and layout: kv/kv_cache.h). Pages are shared by
+// reference count: a forked sequence and the prefix cache hold references
+// to the pages they map, and a page returns to the free list when its
+// last reference goes. Nothing here allocates after construction.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 namespace kestrel {
 
 class PagePool {
  public:
-  PagePool(int64_t n_pages, size_t page_bytes);
-  ~PagePool();
-  PagePool(const PagePool&) = delete;
-  PagePool& operator=(const PagePool&) = delete;
+  explicit PagePool(int64_t n_pages);
 
   int64_t n_pages() const { return static_cast<int64_t>(refs_.size()); }
   int64_t n_free() const { return static_cast<int64_t>(free_.size()); }
-  size_t page_bytes() const { return page_bytes_; }
-  uint8_t* base() const { return mem_; }
-  uint8_t* data(int32_t page) const { return mem_ + static_cast<size_t>(page) * page_bytes_; }
 
   // A free page with one reference, or -1 when none is left.
   int32_t alloc();
@@ -36,9 +28,6 @@ class PagePool {
   int32_t refs(int32_t page) const { return refs_[static_cast<size_t>(page)]; }
 
  private:
-  size_t page_bytes_;
-  size_t mem_bytes_ = 0;
-  uint8_t* mem_ = nullptr;
   std::vector<int32_t> refs_;
   std::vector<int32_t> free_;  // a stack: the most recently freed page is reused first (warm in cache)
 };

@@ -43,12 +43,14 @@ struct Cache {
   std::vector<uint8_t> mem;
   KvPages kv;
   Cache(const AttentionShape& s, int n_pages, int P = 64) : sh(s), page_slots(P) {
-    const size_t head = f16_head_block_bytes(P, s.head_dim);
-    mem.assign(head * static_cast<size_t>(s.n_head_kv) * static_cast<size_t>(n_pages), 0);
-    kv.base = mem.data();
-    kv.page_stride = head * static_cast<size_t>(s.n_head_kv);
-    kv.head_stride = head;
-    kv.v_offset = head / 2;
+    // Page-major here (page p's heads together), unlike the engine's
+    // head-major cache: the kernels must not care.
+    const size_t block = f16_block_bytes(P, s.head_dim);
+    mem.assign(2 * block * static_cast<size_t>(s.n_head_kv) * static_cast<size_t>(n_pages), 0);
+    kv.k = mem.data();
+    kv.v = mem.data() + block;
+    kv.k_page = kv.v_page = 2 * block * static_cast<size_t>(s.n_head_kv);
+    kv.k_head = kv.v_head = 2 * block;
     kv.page_slots = P;
   }
   int64_t kv_dim() const { return static_cast<int64_t>(sh.n_head_kv) * sh.head_dim; }

@@ -34,16 +34,20 @@ constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
 __m256 round_f16(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, kRound)); }
 
-// Software prefetch. The K and V streams of one head restart for every task
-// and pass, too often for the hardware prefetchers to ramp up, and the
+// Software prefetch. A task streams one segment of one head's keys and
+// values, too short for the hardware prefetchers to ramp up, and the
 // passes in between (softmax) read no memory, so without help a decode
-// step at depth waits on every K and V line in turn. The score pass
-// prefetches the keys a few KiB ahead (a line every other dimension step:
-// a burst of prefetches stalls on the line-fill buffers as demand misses
-// would); the next V page goes to L2 only (brought into L1 it evicted the
-// current tile).
+// step at depth waits on every K and V line in turn. Each pass prefetches
+// what it reads a few KiB ahead, spread over the loops that compute (a
+// line every other step: a burst of prefetches stalls on the line-fill
+// buffers as demand misses would); the first values are fetched during
+// the softmax, and the next segment's first keys during the output pass.
+// (Prefetching the values during the score pass instead doubled that
+// pass's traffic and left the output pass with nothing to overlap: decode
+// at depth from DRAM ran ~30% slower.)
 constexpr int64_t kKeyPrefetchAhead = 8192;  // bytes (measured: 2-16 KiB within 3%)
-constexpr int kMaxTaskRows = 256;            // query groups up to 256 heads
+constexpr int kMaxTaskRows = 256;
+constexpr int64_t kValuePrefetchTiles = 2;   // tiles of values ahead            // query groups up to 256 heads
 
 void prefetch_lines(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -52,16 +56,16 @@ void prefetch_lines(const void* p, int64_t bytes) {
 
 // Scores of NR rows (qf rows hd apart) at NB blocks of 8 positions (kb:
 // the first block's keys, dimension-major; blocks 8*hd apart) into s (rows
-// `stride` apart).
+// `stride` apart). pk: 32 * hd bytes of keys further on to prefetch
+// during the step, or null.
 template <int NR, int NB>
-void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride,
-             const char* pf) {
+void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride, const char* pk) {
   __m256 acc[NR][NB];
   for (int r = 0; r < NR; ++r) {
     for (int b = 0; b < NB; ++b) acc[r][b] = _mm256_setzero_ps();
   }
   for (int i = 0; i < hd; ++i) {
-    if (pf && (i & 1) == 0) _mm_prefetch(pf + 32 * i, _MM_HINT_T0);
+    if (pk && (i & 1) == 0) _mm_prefetch(pk + 32 * i, _MM_HINT_T0);
     __m256 k[NB];
     for (int b = 0; b < NB; ++b) k[b] = _mm256_cvtph_ps(load_u128(kb + b * 8 * hd + 8 * i));
     for (int r = 0; r < NR; ++r) {
@@ -77,11 +81,11 @@ void qk_tile(const float* qf, const uint16_t* kb, int hd, float scale, float* s,
 
 template <int NB>
 void qk_rows(int n_rows, const float* qf, const uint16_t* kb, int hd, float scale, float* s, int64_t stride,
-             const char* pf) {
+             const char* pk) {
   int r = 0;
-  for (; r + 4 <= n_rows; r += 4) qk_tile<4, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pf : nullptr);
+  for (; r + 4 <= n_rows; r += 4) qk_tile<4, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pk : nullptr);
   auto rest = [&](auto nr, int64_t) {
-    qk_tile<decltype(nr)::value, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pf : nullptr);
+    qk_tile<decltype(nr)::value, NB>(qf + r * hd, kb, hd, scale, s + r * stride, stride, r == 0 ? pk : nullptr);
   };
   dispatch_act_count<3>(n_rows - r, 0, rest);
 }
@@ -179,18 +183,21 @@ void attention_task_f16_avx2(const AttentionTask& task, float* scratch) {
   const AttentionScratch layout = AttentionScratch::for_shape(sh);
   const int64_t stride = layout.row_pad;
   const int n_rows = static_cast<int>((task.t1 - task.t0) * group);
-  if (n_rows > layout.max_rows || n_rows > kMaxTaskRows) throw Error("attention: task larger than its scratch");
+  if (n_rows > layout.max_rows || n_rows > kMaxTaskRows || task.n_seg > kMaxTaskSegments) {
+    throw Error("attention: task larger than its scratch");
+  }
   float* S = scratch;                        // [max_rows][row_pad]
   float* qf = S + layout.max_rows * stride;  // [max_rows][hd]
   float* vt = qf + layout.max_rows * hd;     // [kVTile][hd]
   const int64_t s0 = task.s0;
+  const int64_t span = task.n_seg * kAttentionSegment;
   const int64_t slot_first = run.slot0 + task.t0;  // slot of the block's first token
   auto row_u = [&](int r) { return r / group; };
   auto row_h = [&](int r) { return task.kvh * group + r % group; };
-  // Positions of the segment row r sees (local: slot s0 + j).
-  auto row_n = [&](int r) { return std::min(s0 + kAttentionSegment, slot_first + row_u(r) + 1) - s0; };
-  auto row_out = [&](int r) { return task.out[row_u(r)] + static_cast<int64_t>(row_h(r)) * hd; };
-  // Rows before r_lo see none of the segment.
+  // Positions of the task's segments row r sees (local: slot s0 + j).
+  auto row_n = [&](int r) { return std::min(s0 + span, slot_first + row_u(r) + 1) - s0; };
+  auto row_out = [&](int r, int64_t k) { return task.out_of(row_u(r), k) + static_cast<int64_t>(row_h(r)) * hd; };
+  // Rows before r_lo see none of the segments.
   const int r_lo = static_cast<int>(std::max<int64_t>(0, s0 - slot_first)) * group;
   if (r_lo >= n_rows) return;
   const int64_t n_max = row_n(n_rows - 1);
@@ -200,97 +207,120 @@ void attention_task_f16_avx2(const AttentionTask& task, float* scratch) {
     for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(qf + r * hd + d, round_f16(_mm256_loadu_ps(q + d)));
   }
 
-  // Scores, 16 positions per step; only rows that see the step compute it.
+  // The key and value blocks, looked up once (pages are a power of two
+  // positions: no division per step).
+  const int shift = __builtin_ctz(static_cast<unsigned>(P));
+  const uint16_t* kbase[kMaxTaskSegments * kAttentionSegment / 16];
+  const uint16_t* vbase[kMaxTaskSegments * kAttentionSegment / 16];
+  for (int64_t pi = 0; pi <= (n_max - 1) >> shift; ++pi) {
+    const int32_t page = run.pages[(s0 >> shift) + pi];
+    kbase[pi] = f16_keys(kv, page, task.kvh);
+    vbase[pi] = f16_values(kv, page, task.kvh);
+  }
   auto key_block = [&](int64_t j) {  // keys of local positions j.. (j a multiple of 8)
-    const int64_t sl = s0 + j;
-    return f16_keys(kv, run.pages[sl / P], task.kvh) + ((sl % P) / 8) * 8 * hd;
+    return kbase[j >> shift] + ((j & (P - 1)) >> 3) * 8 * hd;
+  };
+  auto value_rows = [&](int64_t j) {  // values of local positions j.. (within one page)
+    return vbase[j >> shift] + (j & (P - 1)) * hd;
   };
   const int64_t ahead = std::max<int64_t>(16, kKeyPrefetchAhead / (2 * hd) / 16 * 16);
+  for (int64_t j = 0; j < std::min(ahead, n_max); j += 16) prefetch_lines(key_block(j), 32 * hd);
+
+  // Scores of all the segments, 16 positions per step; only rows that see
+  // the step compute it.
   for (int64_t jb = 0; jb < n_max; jb += 16) {
     const int nb = n_max - jb > 8 ? 2 : 1;
     const uint16_t* kb = key_block(jb);
-    const char* kpf = jb + ahead < n_max ? reinterpret_cast<const char*>(key_block(jb + ahead)) : nullptr;
+    const char* pk = jb + ahead < n_max ? reinterpret_cast<const char*>(key_block(jb + ahead)) : nullptr;
     const int r0 = std::max(r_lo, static_cast<int>(std::max<int64_t>(0, s0 + jb - slot_first)) * group);
     if (nb == 2) {
-      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, b.scale, S + r0 * stride + jb, stride, kpf);
+      qk_rows<2>(n_rows - r0, qf + r0 * hd, kb, hd, b.scale, S + r0 * stride + jb, stride, pk);
     } else {
       qk_rows<1>(n_rows - r0, qf + r0 * hd, kb, hd, b.scale, S + r0 * stride + jb, stride, nullptr);
     }
   }
 
-  // Masked positions, then softmax per row (the reference's operations),
-  // probabilities rounded to f16.
-  bool empty[kMaxTaskRows];
+  // The first values are fetched while the softmax (which reads no
+  // memory) runs.
+  for (int64_t j = 0; j < std::min<int64_t>(kValuePrefetchTiles * P, n_max); j += P) {
+    prefetch_lines(value_rows(j), std::min<int64_t>(P, n_max - j) * hd * 2);
+  }
+
+  // Masked positions, then softmax per row and segment (the reference's
+  // operations), probabilities rounded to f16.
+  bool empty[kMaxTaskRows][kMaxTaskSegments];
   for (int r = r_lo; r < n_rows; ++r) {
-    float* row = S + r * stride;
-    const int64_t n = row_n(r);
-    if (run.mask) {
-      const int64_t t = task.t0 + row_u(r);
-      for (int64_t j = std::max<int64_t>(0, run.slot0 - s0); j < n; ++j) {
-        if (!attention_row_sees(run, t, s0 + j)) row[j] = -std::numeric_limits<float>::infinity();
-      }
-    }
-    const float mx = row_max(row, n);
-    empty[r] = mx == -std::numeric_limits<float>::infinity();
-    float* o = row_out(r);
-    for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(o + d, _mm256_setzero_ps());
     const int64_t u = row_u(r);
-    if (empty[r]) {  // every visible slot masked: p = 0 (the quad products read the row)
-      for (int64_t j = 0; j < n; ++j) row[j] = 0.0f;
-      if (task.max[u]) {
-        task.max[u][row_h(r)] = mx;
-        task.sum[u][row_h(r)] = 0.0;
+    for (int64_t k = 0; k < task.n_seg; ++k) {
+      const int64_t j0 = k * kAttentionSegment;
+      const int64_t n = std::min(kAttentionSegment, row_n(r) - j0);
+      if (n <= 0) break;
+      float* row = S + r * stride + j0;
+      if (run.mask) {
+        const int64_t t = task.t0 + u;
+        for (int64_t j = std::max<int64_t>(0, run.slot0 - s0 - j0); j < n; ++j) {
+          if (!attention_row_sees(run, t, s0 + j0 + j)) row[j] = -std::numeric_limits<float>::infinity();
+        }
       }
-      continue;
-    }
-    const double sum = exp_sum_row(row, n, mx);
-    const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
-    for (int64_t j = 0; j < n; j += 8) _mm256_storeu_ps(row + j, round_f16(_mm256_mul_ps(_mm256_loadu_ps(row + j), inv)));
-    if (task.max[u]) {
-      task.max[u][row_h(r)] = mx;
-      task.sum[u][row_h(r)] = sum;
+      const float mx = row_max(row, n);
+      float* o = row_out(r, k);
+      for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(o + d, _mm256_setzero_ps());
+      float* smax = task.max[u] ? task.max[u] + k * task.seg_stat_stride + row_h(r) : nullptr;
+      double* ssum = task.sum[u] ? task.sum[u] + k * task.seg_stat_stride + row_h(r) : nullptr;
+      empty[r][k] = mx == -std::numeric_limits<float>::infinity();
+      if (empty[r][k]) {  // every visible slot masked: p = 0 (the quad products read the row)
+        for (int64_t j = 0; j < n; ++j) row[j] = 0.0f;
+        if (smax) *smax = mx, *ssum = 0.0;
+        continue;
+      }
+      const double sum = exp_sum_row(row, n, mx);
+      const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+      for (int64_t j = 0; j < n; j += 8) _mm256_storeu_ps(row + j, round_f16(_mm256_mul_ps(_mm256_loadu_ps(row + j), inv)));
+      if (smax) *smax = mx, *ssum = sum;
     }
   }
 
-  // Output rows: sums over the segment's pages in position order. With
-  // query groups of 4 (or 8, ...) heads, 4 rows of one token (same
-  // positions, consecutive outputs) take 16 dims per pass with V read as
-  // f16: each element is converted once, as all 4 rows use it, and a page
-  // stays in L1 for the hd/16 passes. Other groups convert a small V tile
-  // to f32 once and reuse it per row.
+  // Output rows: sums over the pages in position order, each segment into
+  // its own output. With query groups of 4 (or 8, ...) heads, 4 rows of
+  // one token (same positions, consecutive outputs) take 16 dims per pass
+  // with V read as f16: each element is converted once, as all 4 rows use
+  // it, and a page stays in L1 for the hd/16 passes. Other groups convert
+  // a small V tile to f32 once and reuse it per row.
   const bool quads = hd % 16 == 0 && group % 4 == 0;
   const int64_t tile = quads ? P : AttentionScratch::kVTile;
-  auto values = [&](int64_t j) {  // values of local positions j.. (within one page)
-    const int64_t sl = s0 + j;
-    return f16_values(kv, run.pages[sl / P], task.kvh) + (sl % P) * hd;
-  };
+  // While this task computes its outputs, the first keys after its
+  // segments (usually this thread's next task, same head) are fetched.
+  if (slot_first + (task.t1 - task.t0) - 1 >= s0 + span) {
+    const int32_t page = run.pages[(s0 + span) >> shift];
+    prefetch_lines(f16_keys(kv, page, task.kvh), std::min<int64_t>(ahead, P) * hd * 2);
+  }
   for (int64_t jt = 0; jt < n_max; jt += tile) {
     const int64_t m = std::min(tile, n_max - jt);
-    const uint16_t* v = values(jt);
-    const uint16_t* v_next = jt + tile < n_max ? values(jt + tile) : nullptr;
-    const int64_t m_next = v_next ? std::min(tile, n_max - jt - tile) : 0;
-    if (!quads && v_next) prefetch_lines(v_next, m_next * hd * 2);
+    const int64_t k = jt / kAttentionSegment;  // tiles never straddle segments
+    const uint16_t* v = value_rows(jt);
+    // Values kValuePrefetchTiles tiles on go to L2 (brought into L1 they
+    // evicted the current tile), spread over the passes.
+    const int64_t jn = jt + kValuePrefetchTiles * tile;
+    const char* v_next = jn < n_max ? reinterpret_cast<const char*>(value_rows(jn)) : nullptr;
     const int r0 = std::max(r_lo, static_cast<int>(std::max<int64_t>(0, s0 + jt - slot_first)) * group);
     if (quads) {
       for (int r = r0; r < n_rows; r += 4) {
-        if (empty[r] && empty[r + 1] && empty[r + 2] && empty[r + 3]) continue;
         const int64_t n = std::min(m, row_n(r) - jt);
-        float* o = row_out(r);
+        float* o = row_out(r, k);
         for (int d = 0; d < hd; d += 16) {
-          // Each of the hd/16 passes prefetches its share of the next page.
-          const char* pf = nullptr;
-          if (r == r0 && v_next) pf = reinterpret_cast<const char*>(v_next) + (d / 16) * tile * 32;
+          const char* pf = r == r0 && v_next ? v_next + (d / 16) * tile * 32 : nullptr;
           pv_tile<4, 2>(S + r * stride + jt, stride, v + d, n, hd, o + d, hd, pf);
         }
       }
       continue;
     }
+    if (v_next) prefetch_lines(v_next, std::min(tile, n_max - jn) * hd * 2);
     for (int64_t e = 0; e < m * hd; e += 8) _mm256_storeu_ps(vt + e, _mm256_cvtph_ps(load_u128(v + e)));
     for (int r = r0; r < n_rows; ++r) {
-      if (empty[r]) continue;
+      if (empty[r][k]) continue;
       const int64_t n = std::min(m, row_n(r) - jt);
       const float* p = S + r * stride + jt;
-      float* o = row_out(r);
+      float* o = row_out(r, k);
       int d = 0;
       for (; d + 64 <= hd; d += 64) pv_tile<1, 8>(p, 0, vt + d, n, hd, o + d, 0);
       auto rest = [&](auto nv, int64_t) { pv_tile<1, decltype(nv)::value>(p, 0, vt + d, n, hd, o + d, 0); };

@@ -12,25 +12,13 @@
 #include "gguf/gguf_writer.h"
 #include "models/synth.h"
 #include "runtime/context.h"
+#include "tiny_model.h"
 
 namespace kestrel {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("kestrel_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-std::string make_tiny(const std::string& type, bool pure = false) {
-  const std::string path = temp_path("tiny_" + type + (pure ? "_pure" : "") + ".gguf");
-  if (std::filesystem::exists(path)) return path;
-  SynthOptions opt;
-  opt.shape = find_synth_shape("tiny");
-  opt.file_type = find_file_type(type);
-  opt.pure = pure;
-  opt.n_threads = 2;
-  write_synthetic_model(opt, path);
-  return path;
-}
+using test::make_tiny;
+using test::temp_path;
 
 template <typename F>
 std::string error_of(F&& f) {
