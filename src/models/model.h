@@ -2,8 +2,10 @@
 //
 // Weights are used in place from the memory-mapped file; only small f32
 // vectors stored in another type (rare norm weights) are converted into
-// owned buffers. Loading validates every tensor's shape against the
-// hyper-parameters and names the first mismatch.
+// owned buffers. Loading validates every hyper-parameter (models/model_keys.h:
+// type, range, consistency with the other keys and the tensor shapes, the
+// error naming the key and its value), then every tensor's shape, and that
+// the small f32 vectors (norms, biases, RoPE factors) are finite.
 #pragma once
 
 #include <memory>
@@ -18,6 +20,8 @@
 #include "tokenizer/tokenizer.h"
 
 namespace kestrel {
+
+class KeyReader;
 
 struct LayerWeights {
   const float* attn_norm = nullptr;      // [n_embd]
@@ -56,6 +60,8 @@ class Model {
  private:
   Model() = default;
   void load_config();
+  void load_rope_scaling(const KeyReader& k);
+  void check_keys_against_tensors() const;
   void load_weights();
   void pack_weights(int n_threads);
   const float* f32_vector(const std::string& name, int64_t n, bool required);
