@@ -8,7 +8,6 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "models/model_keys.h"
 #include "models/quant_policy.h"
 
 namespace kestrel {
@@ -32,123 +31,10 @@ std::unique_ptr<Model> Model::load(const std::string& path, int n_threads) {
     const std::string what = e.what();
     throw Error(what.rfind(path, 0) == 0 ? what : path + ": " + what);  // name the file once
   }
-  m->check_keys_against_tensors();
+  m->check_vocab_size();
   m->load_weights();
   m->pack_weights(n_threads > 0 ? n_threads : default_thread_count());
   return m;
-}
-
-// Upper bounds far beyond any real model, so that a corrupted value is
-// reported instead of driving a huge allocation.
-constexpr int64_t kMaxWidth = int64_t{1} << 20;     // embedding and feed-forward sizes
-constexpr int64_t kMaxLayers = 1 << 14;
-constexpr int64_t kMaxHeads = 1 << 14;
-constexpr int64_t kMaxHeadDim = 1 << 14;
-constexpr int64_t kMaxContext = int64_t{1} << 30;
-
-void Model::load_config() {
-  const gguf::Reader& r = *reader_;
-  const KeyReader general(r, "general.");
-  const std::string arch = general.optional_string("architecture", "");
-  if (arch.empty()) throw Error(r.path() + ": missing general.architecture");
-  arch_ = find_architecture(arch);
-  if (!arch_) {
-    throw Error(r.path() + ": unsupported architecture '" + arch + "' (kestrel runs: " + supported_architecture_list() +
-                ")");
-  }
-  ModelConfig& c = config_;
-  c.arch = arch;
-  c.name = general.optional_string("name", "");
-  const KeyReader k(r, c.arch + ".");
-  c.n_embd = k.required_int("embedding_length", 1, kMaxWidth);
-  c.n_layer = k.required_int("block_count", 1, kMaxLayers);
-  c.n_ff = k.required_int("feed_forward_length", 1, kMaxWidth);
-  c.n_head = k.required_int("attention.head_count", 1, kMaxHeads);
-  c.n_ctx_train = k.required_int("context_length", 1, kMaxContext);
-  c.n_head_kv = k.optional_int("attention.head_count_kv", c.n_head, 1, c.n_head);
-  if (c.n_head % c.n_head_kv != 0) {
-    k.fail("attention.head_count_kv", "must divide attention.head_count (" + std::to_string(c.n_head) + ")");
-  }
-  if (!k.has("attention.key_length") && c.n_embd % c.n_head != 0) {
-    k.fail("attention.head_count", "must divide embedding_length (" + std::to_string(c.n_embd) +
-                                       ") when attention.key_length is absent");
-  }
-  c.head_dim = k.optional_int("attention.key_length", c.n_embd / c.n_head, 1, kMaxHeadDim);
-  const int64_t v_len = k.optional_int("attention.value_length", c.head_dim, 1, kMaxHeadDim);
-  if (v_len != c.head_dim) {
-    k.fail("attention.value_length", "must equal the key length (" + std::to_string(c.head_dim) +
-                                         "): different K and V head sizes are not supported");
-  }
-  c.rms_eps = static_cast<float>(k.optional_positive("attention.layer_norm_rms_epsilon", 1e-5, 0.0, 1.0));
-  if (!(c.rms_eps > 0.0f)) k.fail("attention.layer_norm_rms_epsilon", "too small for f32");
-  c.n_rot = static_cast<int>(k.optional_int("rope.dimension_count", c.head_dim, 1, c.head_dim));
-  if (c.n_rot % 2 != 0) k.fail("rope.dimension_count", "must be even");
-  c.rope_base = static_cast<float>(k.optional_positive("rope.freq_base", 10000.0, 0.0, 1e15));
-  if (!(c.rope_base > 0.0f)) k.fail("rope.freq_base", "too small for f32");
-  load_rope_scaling(k);
-  c.rope_style = arch_->rope_style;
-  c.qkv_bias = arch_->qkv_bias;
-}
-
-void Model::load_rope_scaling(const KeyReader& k) {
-  const std::string scaling = k.optional_string("rope.scaling.type", "none");
-  if (scaling != "none" && !scaling.empty() && scaling != "linear") {
-    k.fail("rope.scaling.type", "not supported (kestrel knows none and linear)");
-  }
-  // llama.cpp reads the factor whatever the type and treats 0 as unset.
-  const bool zero = k.has("rope.scaling.factor") && k.value_text("rope.scaling.factor") == "0";
-  const double f = zero ? 1.0 : k.optional_positive("rope.scaling.factor", 1.0, 1e-6, 1e6);
-  if (scaling == "linear") config_.rope_freq_scale = static_cast<float>(1.0 / f);
-}
-
-// The hyper-parameters against the tensors, before any tensor is used, so a
-// wrong key is reported as that key rather than as a shape error of some
-// tensor it implies.
-void Model::check_keys_against_tensors() const {
-  const gguf::Reader& r = *reader_;
-  const ModelConfig& c = config_;
-  const KeyReader k(r, c.arch + ".");
-  const gguf::TensorInfo* emb = r.find_tensor("token_embd.weight");
-  if (!emb || emb->ne.size() != 2) throw Error(r.path() + ": missing or malformed token_embd.weight");
-  if (emb->ne[0] != c.n_embd) {
-    k.fail("embedding_length", "token_embd.weight has rows of " + std::to_string(emb->ne[0]));
-  }
-  if (k.has("vocab_size") && k.optional_int("vocab_size", 0, 1, INT32_MAX) != emb->ne[1]) {
-    k.fail("vocab_size", "token_embd.weight has " + std::to_string(emb->ne[1]) + " rows");
-  }
-  int64_t n_blocks = 0;
-  for (const auto& t : r.tensors()) {
-    if (t.name.substr(0, 4) != "blk.") continue;
-    const std::string_view rest = t.name.substr(4);
-    int64_t n = 0;
-    size_t i = 0;
-    for (; i < rest.size() && i < 9 && rest[i] >= '0' && rest[i] <= '9'; ++i) n = n * 10 + (rest[i] - '0');
-    if (i > 0 && i < rest.size() && rest[i] == '.') n_blocks = std::max(n_blocks, n + 1);
-  }
-  if (n_blocks != c.n_layer) {
-    k.fail("block_count", "the file holds tensors for " + std::to_string(n_blocks) + " blocks");
-  }
-  auto outputs = [&](const char* name) -> int64_t {
-    const gguf::TensorInfo* t = r.find_tensor(name);
-    return t && t->ne.size() == 2 ? t->ne[1] : -1;
-  };
-  if (const int64_t n = outputs("blk.0.ffn_up.weight"); n >= 0 && n != c.n_ff) {
-    k.fail("feed_forward_length", "blk.0.ffn_up.weight has " + std::to_string(n) + " outputs");
-  }
-  const char* q_key = k.has("attention.key_length") ? "attention.key_length" : "attention.head_count";
-  if (const int64_t n = outputs("blk.0.attn_q.weight"); n >= 0 && n != c.q_dim()) {
-    k.fail(q_key, "head_count x head size = " + std::to_string(c.q_dim()) + " but blk.0.attn_q.weight has " +
-                      std::to_string(n) + " outputs");
-  }
-  if (const int64_t n = outputs("blk.0.attn_k.weight"); n >= 0 && n != c.kv_dim()) {
-    k.fail(k.has("attention.head_count_kv") ? "attention.head_count_kv" : q_key,
-           "head_count_kv x head size = " + std::to_string(c.kv_dim()) + " but blk.0.attn_k.weight has " +
-               std::to_string(n) + " outputs");
-  }
-  if (const gguf::TensorInfo* t = r.find_tensor("rope_freqs.weight"); t && t->n_elements() != c.n_rot / 2) {
-    k.fail("rope.dimension_count", "rope_freqs.weight has " + std::to_string(t->n_elements()) +
-                                       " factors, which needs " + std::to_string(2 * t->n_elements()));
-  }
 }
 
 const float* Model::f32_vector(const std::string& name, int64_t n, bool required) {

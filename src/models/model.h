@@ -59,9 +59,13 @@ class Model {
 
  private:
   Model() = default;
+  // model_hparams.cpp: the keys, each checked against the tensors it sizes
+  // as soon as it is read, so the wrong key is the one named.
   void load_config();
-  void load_rope_scaling(const KeyReader& k);
-  void check_keys_against_tensors() const;
+  void read_sizes(const KeyReader& k);
+  void read_heads(const KeyReader& k);
+  void read_norm_and_rope(const KeyReader& k);
+  void check_vocab_size() const;
   void load_weights();
   void pack_weights(int n_threads);
   const float* f32_vector(const std::string& name, int64_t n, bool required);
