@@ -62,12 +62,18 @@ int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
 void checkpoint(const char* phase) {
   if (phase != nullptr && g_signal.load() == 0 && !g_paused.load()) {
     const char* want = std::getenv("KESTREL_PAUSE_AT");
-    if (want != nullptr && std::strcmp(want, phase) == 0 && !g_paused.exchange(true)) {
+    const size_t n = std::strlen(phase);
+    // "<phase>:hold" ignores the first signal, so only the second-signal
+    // path (remove the temporary files, _exit) can end the process.
+    const bool match = want != nullptr && std::strncmp(want, phase, n) == 0 &&
+                       (want[n] == '\0' || std::strcmp(want + n, ":hold") == 0);
+    if (match && !g_paused.exchange(true)) {
+      const bool hold = want[n] != '\0';
       std::fprintf(stderr, "kestrel: paused at %s (KESTREL_PAUSE_AT)\n", phase);
       std::fflush(stderr);
       // Polling, not pause(): a signal landing between the test and the
       // wait would otherwise be missed and the process would hang.
-      while (g_signal.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      while (hold || g_signal.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   if (const int sig = g_signal.load(); sig != 0) throw Interrupted(sig);

@@ -13,7 +13,8 @@
 //
 // KESTREL_PAUSE_AT=<phase> (a testing aid, see docs/hardening.md) makes the
 // named checkpoint announce itself on stderr and wait there for a signal, so
-// a test can interrupt a command at an exact moment.
+// a test can interrupt a command at an exact moment; KESTREL_PAUSE_AT=
+// <phase>:hold waits there for good, so only a second signal ends it.
 #pragma once
 
 #include <exception>
