@@ -156,8 +156,10 @@ std::string list_text(const std::vector<int64_t>& v) {
 
 Option list_option(std::vector<std::string> names, std::string help, std::vector<int64_t>& out, int64_t min,
                    int64_t max) {
-  return {std::move(names), "N,N,...", std::move(help), list_text(out),
-          [&out, min, max](const std::string& f, const std::string& v) { out = parse_int_list(f, v, min, max); }};
+  return value_option(std::move(names), "N,N,...", std::move(help), list_text(out),
+                      [&out, min, max](const std::string& f, const std::string& v) {
+                        out = parse_int_list(f, v, min, max);
+                      });
 }
 
 CommandLine bench_command_line(BenchOptions& o) {
@@ -169,8 +171,8 @@ CommandLine bench_command_line(BenchOptions& o) {
       "each after filling the cache to every -d depth; rows report t/s and the fraction of the measured\n"
       "hardware limit (docs/bench.md).";
   cl.options = {
-      required(repeatable({{"-m", "--model"}, "FILE", "model to measure", "",
-                           [&o](const std::string&, const std::string& v) { o.models.push_back(v); }})),
+      required(repeatable(value_option({"-m", "--model"}, "FILE", "model to measure", "",
+                                       [&o](const std::string&, const std::string& v) { o.models.push_back(v); }))),
       list_option({"-p", "--n-prompt"}, "prompt sizes (0 disables pp)", o.pps, 0, 1 << 20),
       list_option({"-n", "--n-gen"}, "generation lengths (0 disables tg)", o.tgs, 0, 1 << 20),
       list_option({"-t", "--threads"}, "thread counts", o.threads, 1, 1024),

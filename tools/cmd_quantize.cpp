@@ -36,15 +36,15 @@ CommandLine quantize_command_line(QuantizeCliOptions& o) {
       switch_option({"--allow-requantize"}, "accept an already quantized source (quality suffers)",
                     o.opt.allow_requantize),
       string_option({"--imatrix"}, "F", "importance matrix from `kestrel imatrix` (or llama-imatrix)", o.imatrix_path),
-      repeatable({{"--tensor-type"}, "NAME=TYPE", "tensors whose name matches the regex NAME get type TYPE", "none",
-                  [&o](const std::string&, const std::string& v) {
-                    o.opt.overrides.push_back(parse_tensor_type_override(v));
-                  }}),
-      {{"-t", "--threads"}, "N", "threads (also the optional N_THREADS argument)", thread_default_text(),
-       [&o](const std::string& f, const std::string& v) {
-         o.opt.n_threads = static_cast<int>(parse_int(f, v, 1, 1024));
-         o.threads_flag = true;
-       }},
+      repeatable(value_option({"--tensor-type"}, "NAME=TYPE", "tensors whose name matches the regex NAME get type TYPE",
+                              "none", [&o](const std::string&, const std::string& v) {
+                                o.opt.overrides.push_back(parse_tensor_type_override(v));
+                              })),
+      value_option({"-t", "--threads"}, "N", "threads (also the optional N_THREADS argument)", thread_default_text(),
+                   [&o](const std::string& f, const std::string& v) {
+                     o.opt.n_threads = static_cast<int>(parse_int(f, v, 1, 1024));
+                     o.threads_flag = true;
+                   }),
       force_option(o.force),
   };
   cl.positional = [&o](const std::string& a) { o.positional.push_back(a); };

@@ -43,10 +43,10 @@ CommandLine run_command_line(RunOptions& o) {
       "Ctrl-C stops at a token boundary (exit status 130); a second Ctrl-C exits at once.";
   cl.options = {
       required(string_option({"-m", "--model"}, "FILE", "model to run", o.model_path)),
-      {{"-p", "--prompt"}, "TEXT", "prompt text", "",
-       [&o](const std::string&, const std::string& v) { o.prompt = v, o.have_prompt = true; }},
-      {{"-f", "--file"}, "FILE", "read the prompt from FILE (a file or a pipe)", "",
-       [&o](const std::string&, const std::string& v) { o.prompt_file = v, o.have_prompt = true; }},
+      value_option({"-p", "--prompt"}, "TEXT", "prompt text", "",
+                   [&o](const std::string&, const std::string& v) { o.prompt = v, o.have_prompt = true; }),
+      value_option({"-f", "--file"}, "FILE", "read the prompt from FILE (a file or a pipe)", "",
+                   [&o](const std::string&, const std::string& v) { o.prompt_file = v, o.have_prompt = true; }),
       int_option({"-n", "--n-predict"}, "N",
                  "tokens to generate (-1: until the context is full, or forever with --context-shift)", o.n_predict,
                  -1, INT32_MAX),

@@ -148,26 +148,39 @@ std::string help_text(const CommandLine& cl) {
 
 std::string thread_default_text() { return std::to_string(default_thread_count()) + ", the physical cores"; }
 
+Option value_option(std::vector<std::string> names, std::string metavar, std::string help, std::string default_text,
+                    Setter set) {
+  Option o;
+  o.names = std::move(names);
+  o.metavar = std::move(metavar);
+  o.help = std::move(help);
+  o.default_text = std::move(default_text);
+  o.set = std::move(set);
+  return o;
+}
+
 Option int_option(std::vector<std::string> names, std::string metavar, std::string help, int64_t& out, int64_t min,
                   int64_t max) {
-  return {std::move(names), std::move(metavar), std::move(help), std::to_string(out),
-          [&out, min, max](const std::string& f, const std::string& v) { out = parse_int(f, v, min, max); }};
+  return value_option(std::move(names), std::move(metavar), std::move(help), std::to_string(out),
+                      [&out, min, max](const std::string& f, const std::string& v) { out = parse_int(f, v, min, max); });
 }
 
 Option int_option(std::vector<std::string> names, std::string metavar, std::string help, int& out, int64_t min,
                   int64_t max) {
-  return {std::move(names), std::move(metavar), std::move(help), std::to_string(out),
-          [&out, min, max](const std::string& f, const std::string& v) {
-            out = static_cast<int>(parse_int(f, v, min, max));
-          }};
+  return value_option(std::move(names), std::move(metavar), std::move(help), std::to_string(out),
+                      [&out, min, max](const std::string& f, const std::string& v) {
+                        out = static_cast<int>(parse_int(f, v, min, max));
+                      });
 }
 
 Option string_option(std::vector<std::string> names, std::string metavar, std::string help, std::string& out) {
-  return {std::move(names), std::move(metavar), std::move(help), out, [&out](const std::string&, const std::string& v) { out = v; }};
+  return value_option(std::move(names), std::move(metavar), std::move(help), out,
+                      [&out](const std::string&, const std::string& v) { out = v; });
 }
 
 Option switch_option(std::vector<std::string> names, std::string help, bool& out, bool value) {
-  return {std::move(names), "", std::move(help), "", [&out, value](const std::string&, const std::string&) { out = value; }};
+  return value_option(std::move(names), "", std::move(help), "",
+                      [&out, value](const std::string&, const std::string&) { out = value; });
 }
 
 Option required(Option o) {

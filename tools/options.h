@@ -57,7 +57,11 @@ bool parse_command_line(Args& args, const CommandLine& cl);
 // The --help text: usage, description, every option with its default.
 std::string help_text(const CommandLine& cl);
 
-// Helpers for the tables.
+// Helpers for the tables. value_option is the general form: a value
+// option (or, with an empty metavar, a switch) with its setter.
+using Setter = std::function<void(const std::string& flag, const std::string& value)>;
+Option value_option(std::vector<std::string> names, std::string metavar, std::string help, std::string default_text,
+                    Setter set);
 std::string thread_default_text();  // "N (the physical cores)"
 // An option whose value is parsed by parse_int into `out`.
 Option int_option(std::vector<std::string> names, std::string metavar, std::string help, int64_t& out,
