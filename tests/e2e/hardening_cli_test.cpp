@@ -255,6 +255,10 @@ TEST_F(Hardening, MessagesForBadOptions) {
     EXPECT_EQ(r.status, 1) << c.expect;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
   }
+  std::ofstream(p("blank.txt")) << "\n\n";
+  const Result blank = kestrel({"logits", "-m", model_, "-f", p("blank.txt")});
+  EXPECT_EQ(blank.status, 1);
+  EXPECT_NE(blank.err.find("holds no prompt (no non-empty line)"), std::string::npos) << blank.err;
   const Result warn = kestrel({"run", "-m", model_, "-p", "hi", "-n", "1", "--no-echo", "--no-echo"});
   EXPECT_EQ(warn.status, 0);
   EXPECT_NE(warn.err.find("warning: --no-echo given more than once"), std::string::npos) << warn.err;
