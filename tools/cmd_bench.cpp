@@ -188,27 +188,22 @@ CommandLine bench_command_line(BenchOptions& o) {
   return cl;
 }
 
-bool parse_bench(Args& args, BenchOptions& o) {
-  if (!parse_command_line(args, bench_command_line(o))) return false;
+void check_bench(BenchOptions& o) {
   const bool any = std::any_of(o.pps.begin(), o.pps.end(), [](int64_t v) { return v > 0; }) ||
                    std::any_of(o.tgs.begin(), o.tgs.end(), [](int64_t v) { return v > 0; });
   if (!any) throw Error("kestrel bench: nothing to run: every -p and -n size is 0");
-  return true;
 }
 
 }  // namespace
 
 void validate_bench_args(Args& args) {
   BenchOptions o;
-  parse_bench(args, o);
+  parse_options(args, o, bench_command_line, check_bench, false);
 }
 
 int cmd_bench(Args& args) {
   BenchOptions o;
-  if (!parse_bench(args, o)) {
-    std::fputs(help_text(bench_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, bench_command_line, check_bench)) return 0;
   const std::vector<std::string>& models = o.models;
   const std::vector<int64_t>&pps = o.pps, &tgs = o.tgs, &threads = o.threads, &depths = o.depths;
   const int reps = o.reps;

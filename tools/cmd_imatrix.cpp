@@ -46,15 +46,12 @@ CommandLine imatrix_command_line(ImatrixCliOptions& o) {
 
 void validate_imatrix_args(Args& args) {
   ImatrixCliOptions o;
-  parse_command_line(args, imatrix_command_line(o));
+  parse_options(args, o, imatrix_command_line, nullptr, false);
 }
 
 int cmd_imatrix(Args& args) {
   ImatrixCliOptions o;
-  if (!parse_command_line(args, imatrix_command_line(o))) {
-    std::fputs(help_text(imatrix_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, imatrix_command_line, nullptr)) return 0;
   const std::string& out_path = o.out_path;
   ImatrixOptions& opt = o.opt;
   check_output_path(out_path, {o.model_path, o.text_path}, OutputKind::Imatrix, o.force);

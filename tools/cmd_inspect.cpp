@@ -67,25 +67,20 @@ CommandLine inspect_command_line(InspectOptions& o) {
   return cl;
 }
 
-bool parse_inspect(Args& args, InspectOptions& o) {
-  if (!parse_command_line(args, inspect_command_line(o))) return false;
+void check_inspect(InspectOptions& o) {
   if (o.path.empty()) throw Error("kestrel inspect: no GGUF file given");
-  return true;
 }
 
 }  // namespace
 
 void validate_inspect_args(Args& args) {
   InspectOptions o;
-  parse_inspect(args, o);
+  parse_options(args, o, inspect_command_line, check_inspect, false);
 }
 
 int cmd_inspect(Args& args) {
   InspectOptions o;
-  if (!parse_inspect(args, o)) {
-    std::fputs(help_text(inspect_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, inspect_command_line, check_inspect)) return 0;
   const std::string& path = o.path;
   const auto r = gguf::Reader::open(path);
   std::printf("file: %s\nGGUF version: %u, alignment: %u, %zu metadata keys, %zu tensors, data at offset %llu\n\n",

@@ -82,15 +82,12 @@ CommandLine logits_command_line(LogitsOptions& o) {
 
 void validate_logits_args(Args& args) {
   LogitsOptions o;
-  parse_command_line(args, logits_command_line(o));
+  parse_options(args, o, logits_command_line, nullptr, false);
 }
 
 int cmd_logits(Args& args) {
   LogitsOptions o;
-  if (!parse_command_line(args, logits_command_line(o))) {
-    std::fputs(help_text(logits_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, logits_command_line, nullptr)) return 0;
   const std::string& model_path = o.model_path;
   const int top = o.top, greedy = o.greedy, threads = o.threads;
   const int64_t n_ctx = o.n_ctx;

@@ -54,26 +54,21 @@ CommandLine perplexity_command_line(PerplexityCliOptions& o) {
   return cl;
 }
 
-bool parse_perplexity(Args& args, PerplexityCliOptions& o) {
-  if (!parse_command_line(args, perplexity_command_line(o))) return false;
+void check_perplexity(PerplexityCliOptions& o) {
   if (o.compare && o.base_path.empty()) throw Error("--kl-divergence needs --kl-divergence-base FILE");
   if (o.compare && o.force) std::fprintf(stderr, "warning: --force has no effect with --kl-divergence (nothing is written)\n");
-  return true;
 }
 
 }  // namespace
 
 void validate_perplexity_args(Args& args) {
   PerplexityCliOptions o;
-  parse_perplexity(args, o);
+  parse_options(args, o, perplexity_command_line, check_perplexity, false);
 }
 
 int cmd_perplexity(Args& args) {
   PerplexityCliOptions o;
-  if (!parse_perplexity(args, o)) {
-    std::fputs(help_text(perplexity_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, perplexity_command_line, check_perplexity)) return 0;
   const bool json_out = o.json_out;
   PerplexityOptions& opt = o.opt;
   if (!o.base_path.empty() && !o.compare) {

@@ -51,8 +51,7 @@ CommandLine quantize_command_line(QuantizeCliOptions& o) {
   return cl;
 }
 
-bool parse_quantize(Args& args, QuantizeCliOptions& o) {
-  if (!parse_command_line(args, quantize_command_line(o))) return false;
+void check_quantize(QuantizeCliOptions& o) {
   const auto& pos = o.positional;
   if (pos.size() < 3 || pos.size() > 4) {
     throw Error("kestrel quantize: expected IN.gguf OUT.gguf TYPE [N_THREADS] (see --help)");
@@ -66,22 +65,18 @@ bool parse_quantize(Args& args, QuantizeCliOptions& o) {
     }
     o.opt.n_threads = n;
   }
-  return true;
 }
 
 }  // namespace
 
 void validate_quantize_args(Args& args) {
   QuantizeCliOptions o;
-  parse_quantize(args, o);
+  parse_options(args, o, quantize_command_line, check_quantize, false);
 }
 
 int cmd_quantize(Args& args) {
   QuantizeCliOptions o;
-  if (!parse_quantize(args, o)) {
-    std::fputs(help_text(quantize_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, quantize_command_line, check_quantize)) return 0;
   const std::string& in = o.positional[0];
   const std::string& out = o.positional[1];
   QuantizeOptions& opt = o.opt;

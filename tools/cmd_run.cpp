@@ -66,11 +66,9 @@ CommandLine run_command_line(RunOptions& o) {
   return cl;
 }
 
-bool parse_run(Args& args, RunOptions& o) {
-  if (!parse_command_line(args, run_command_line(o))) return false;
+void check_run(RunOptions& o) {
   if (!o.have_prompt) throw Error("kestrel run: give a prompt with -p or -f");
   if (o.keep != 0 && !o.context_shift) std::fprintf(stderr, "warning: --keep has no effect without --context-shift\n");
-  return true;
 }
 
 // Length of the longest prefix of `s` that ends on a UTF-8 character boundary.
@@ -168,15 +166,12 @@ Generation generate(const RunOptions& o, Context& ctx, ContextWindow& win, Sampl
 
 void validate_run_args(Args& args) {
   RunOptions o;
-  parse_run(args, o);
+  parse_options(args, o, run_command_line, check_run, false);
 }
 
 int cmd_run(Args& args) {
   RunOptions o;
-  if (!parse_run(args, o)) {
-    std::fputs(help_text(run_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, run_command_line, check_run)) return 0;
   if (!o.prompt_file.empty()) o.prompt = read_file(o.prompt_file);
 
   const auto model = Model::load(o.model_path, o.threads);

@@ -48,29 +48,24 @@ CommandLine synth_command_line(SynthCliOptions& o) {
   return cl;
 }
 
-bool parse_synth(Args& args, SynthCliOptions& o) {
-  if (!parse_command_line(args, synth_command_line(o))) return false;
+void check_synth(SynthCliOptions& o) {
   o.opt.shape = find_synth_shape(o.shape);
   if (!o.opt.shape) throw Error("unknown shape '" + o.shape + "' (choose one of: " + shape_names(", ") + ")");
   o.opt.file_type = find_file_type(o.type);
   if (!o.opt.file_type) throw Error("unknown type '" + o.type + "' (choose one of: " + file_type_list() + ")");
   o.opt.seed = static_cast<uint64_t>(o.seed);
-  return true;
 }
 
 }  // namespace
 
 void validate_synth_args(Args& args) {
   SynthCliOptions o;
-  parse_synth(args, o);
+  parse_options(args, o, synth_command_line, check_synth, false);
 }
 
 int cmd_synth(Args& args) {
   SynthCliOptions o;
-  if (!parse_synth(args, o)) {
-    std::fputs(help_text(synth_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, synth_command_line, check_synth)) return 0;
   check_output_path(o.out, {o.opt.vocab_path}, OutputKind::GgufModel, o.force);
   ProgressBar bar(true);
   o.opt.on_progress = [&bar](size_t done, size_t total, std::string_view tensor) {

@@ -41,25 +41,20 @@ CommandLine tokenize_command_line(TokenizeOptions& o) {
   return cl;
 }
 
-bool parse_tokenize(Args& args, TokenizeOptions& o) {
-  if (!parse_command_line(args, tokenize_command_line(o))) return false;
+void check_tokenize(TokenizeOptions& o) {
   if (!o.have_prompt) throw Error("kestrel tokenize: give a prompt with -p or -f");
-  return true;
 }
 
 }  // namespace
 
 void validate_tokenize_args(Args& args) {
   TokenizeOptions o;
-  parse_tokenize(args, o);
+  parse_options(args, o, tokenize_command_line, check_tokenize, false);
 }
 
 int cmd_tokenize(Args& args) {
   TokenizeOptions o;
-  if (!parse_tokenize(args, o)) {
-    std::fputs(help_text(tokenize_command_line(o)).c_str(), stdout);
-    return 0;
-  }
+  if (!parse_options(args, o, tokenize_command_line, check_tokenize)) return 0;
   if (!o.prompt_file.empty()) o.prompt = read_file(o.prompt_file);
   const auto reader = gguf::Reader::open(o.model);
   const auto tok = Tokenizer::from_gguf(*reader);

@@ -14,7 +14,9 @@
 // where it is parsed, naming the flag.
 #pragma once
 
+#include <cstdio>
 #include <functional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,24 @@ bool parse_command_line(Args& args, const CommandLine& cl);
 
 // The --help text: usage, description, every option with its default.
 std::string help_text(const CommandLine& cl);
+
+// A command's whole parse: the table line(o) fills o, then check(o) (may
+// be null) runs the command's own checks. Returns false when --help was
+// asked; with print_help the help goes to stdout, its defaults taken from
+// a fresh O (not from options given before --help).
+template <typename O>
+bool parse_options(Args& args, O& o, CommandLine (*line)(O&), std::type_identity_t<void (*)(O&)> check,
+                   bool print_help = true) {
+  if (!parse_command_line(args, line(o))) {
+    if (print_help) {
+      O fresh;
+      std::fputs(help_text(line(fresh)).c_str(), stdout);
+    }
+    return false;
+  }
+  if (check) check(o);
+  return true;
+}
 
 // Helpers for the tables. value_option is the general form: a value
 // option (or, with an empty metavar, a switch) with its setter.

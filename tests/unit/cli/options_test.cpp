@@ -10,18 +10,12 @@
 #include "commands.h"
 #include "core/error.h"
 #include "options.h"
+#include "test_support.h"
 
 namespace kestrel::cli {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 struct Sample {
   std::string model;

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "gguf/gguf_writer.h"
 #include "output_guard.h"
+#include "test_support.h"
 
 namespace kestrel::cli {
 namespace {
@@ -21,8 +22,6 @@ namespace fs = std::filesystem;
 class OutputGuard : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kestrel_guard_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
     gguf::Writer model;
     model.set_string("general.architecture", "llama");
     model.write_file(p("model.gguf"));
@@ -35,19 +34,12 @@ class OutputGuard : public ::testing::Test {
     std::ofstream(p("broken.gguf"), std::ios::binary) << "GGUF\x03";
     std::ofstream(p("empty")).close();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string p(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string p(const std::string& name) const { return scratch_.file(name); }
+  test::ScratchDir scratch_{"guard"};
+  const fs::path dir_{scratch_.path()};
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST_F(OutputGuard, DescribesWhatIsThere) {
   EXPECT_EQ(describe_existing_file(p("model.gguf")), "a GGUF model");

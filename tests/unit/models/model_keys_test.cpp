@@ -215,31 +215,26 @@ TEST(ModelKeys, InconsistentValuesNameTheKey) {
     std::function<void(Writer&)> edit;
     std::string expect;
   };
+  // One key set to one value (u32 unless a float is given).
+  auto u32 = [](const char* key, uint32_t v) { return [=](Writer& w) { w.set_u32(key, v); }; };
   const std::vector<Case> cases = {
-      {[](Writer& w) { w.set_u32("llama.block_count", 3); },
-       "llama.block_count = 3: the file holds tensors for 2 blocks"},
-      {[](Writer& w) { w.set_u32("llama.embedding_length", 128); },
-       "llama.embedding_length = 128: token_embd.weight has rows of 256"},
-      {[](Writer& w) { w.set_u32("llama.feed_forward_length", 512); },
-       "llama.feed_forward_length = 512: blk.0.ffn_up.weight has 768 outputs"},
-      {[](Writer& w) { w.set_u32("llama.attention.head_count", 3); },
-       "llama.attention.head_count = 3: must divide embedding_length (256)"},
-      {[](Writer& w) { w.set_u32("llama.attention.head_count_kv", 3); },
+      {u32("llama.block_count", 3), "llama.block_count = 3: the file holds tensors for 2 blocks"},
+      {u32("llama.embedding_length", 128), "llama.embedding_length = 128: token_embd.weight has rows of 256"},
+      {u32("llama.feed_forward_length", 512), "llama.feed_forward_length = 512: blk.0.ffn_up.weight has 768 outputs"},
+      {u32("llama.attention.head_count", 3), "llama.attention.head_count = 3: must divide embedding_length (256)"},
+      {u32("llama.attention.head_count_kv", 3),
        "llama.attention.head_count_kv = 3: must divide attention.head_count (8)"},
-      {[](Writer& w) { w.set_u32("llama.attention.head_count_kv", 2); },
+      {u32("llama.attention.head_count_kv", 2),
        "llama.attention.head_count_kv = 2: head_count_kv x head size = 64 but blk.0.attn_k.weight has 128 outputs"},
-      {[](Writer& w) { w.set_u32("llama.attention.head_count_kv", 16); },
-       "llama.attention.head_count_kv = 16: out of range [1, 8]"},
-      {[](Writer& w) { w.set_u32("llama.attention.key_length", 16); },
+      {u32("llama.attention.head_count_kv", 16), "llama.attention.head_count_kv = 16: out of range [1, 8]"},
+      {u32("llama.attention.key_length", 16),
        "llama.attention.key_length = 16: head_count x head size = 128 but blk.0.attn_q.weight has 256 outputs"},
-      {[](Writer& w) { w.set_u32("llama.attention.value_length", 16); },
-       "llama.attention.value_length = 16: must equal the key length (32)"},
-      {[](Writer& w) { w.set_u32("llama.rope.dimension_count", 31); }, "llama.rope.dimension_count = 31: must be even"},
-      {[](Writer& w) { w.set_u32("llama.rope.dimension_count", 64); },
-       "llama.rope.dimension_count = 64: out of range [1, 32]"},
-      {[](Writer& w) { w.set_u32("llama.vocab_size", 100); }, "llama.vocab_size = 100: token_embd.weight has 512 rows"},
+      {u32("llama.attention.value_length", 16), "llama.attention.value_length = 16: must equal the key length (32)"},
+      {u32("llama.rope.dimension_count", 31), "llama.rope.dimension_count = 31: must be even"},
+      {u32("llama.rope.dimension_count", 64), "llama.rope.dimension_count = 64: out of range [1, 32]"},
+      {u32("llama.vocab_size", 100), "llama.vocab_size = 100: token_embd.weight has 512 rows"},
       {[](Writer& w) { w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-40f); },
-       "llama.attention.layer_norm_rms_epsilon"},
+       "llama.attention.layer_norm_rms_epsilon = 9.9999461e-41: too small for f32"},
   };
   for (const Case& c : cases) {
     const std::string msg = load_error(c.edit);
