@@ -43,10 +43,6 @@ CommandLine run_command_line(RunOptions& o) {
       "Ctrl-C stops at a token boundary (exit status 130); a second Ctrl-C exits at once.";
   cl.options = {
       required(string_option({"-m", "--model"}, "FILE", "model to run", o.model_path)),
-      value_option({"-p", "--prompt"}, "TEXT", "prompt text", "",
-                   [&o](const std::string&, const std::string& v) { o.prompt = v, o.have_prompt = true; }),
-      value_option({"-f", "--file"}, "FILE", "read the prompt from FILE (a file or a pipe)", "",
-                   [&o](const std::string&, const std::string& v) { o.prompt_file = v, o.have_prompt = true; }),
       int_option({"-n", "--n-predict"}, "N",
                  "tokens to generate (-1: until the context is full, or forever with --context-shift)", o.n_predict,
                  -1, INT32_MAX),
@@ -61,6 +57,8 @@ CommandLine run_command_line(RunOptions& o) {
       int_option({"--keep"}, "N", "prompt tokens (after BOS) a context shift never drops (-1: the whole prompt)",
                  o.keep, -1, INT32_MAX),
   };
+  const auto prompt = prompt_options("prompt", o.prompt, o.prompt_file, o.have_prompt);
+  cl.options.insert(cl.options.begin() + 1, prompt.begin(), prompt.end());
   for (Option& s : sampling_options(o.sp)) cl.options.push_back(std::move(s));
   cl.exclusive = {{"-p", "-f"}, {"--samplers", "--sampling-seq"}};
   return cl;

@@ -29,14 +29,11 @@ CommandLine tokenize_command_line(TokenizeOptions& o) {
       "\\n, \\t, \\xNN), or a plain list with --ids. Any GGUF with a vocabulary works.";
   cl.options = {
       required(string_option({"-m", "--model"}, "FILE", "GGUF file with a vocabulary", o.model)),
-      value_option({"-p", "--prompt"}, "TEXT", "the text", "",
-                   [&o](const std::string&, const std::string& v) { o.prompt = v, o.have_prompt = true; }),
-      value_option({"-f", "--file"}, "FILE", "read the text from FILE (a file or a pipe)", "",
-                   [&o](const std::string&, const std::string& v) { o.prompt_file = v, o.have_prompt = true; }),
       switch_option({"--ids"}, "print only the list of ids", o.ids_only),
       switch_option({"--no-bos"}, "do not add BOS/EOS as the vocabulary asks", o.no_bos),
       switch_option({"--parse-special"}, "recognise special-token text such as <|eot_id|>", o.parse_special),
   };
+  for (Option& p : prompt_options("text", o.prompt, o.prompt_file, o.have_prompt)) cl.options.push_back(std::move(p));
   cl.exclusive = {{"-p", "-f"}};
   return cl;
 }

@@ -193,6 +193,13 @@ Option repeatable(Option o) {
   return o;
 }
 
+std::vector<Option> prompt_options(const std::string& what, std::string& text, std::string& file, bool& given) {
+  return {value_option({"-p", "--prompt"}, "TEXT", what, "",
+                       [&text, &given](const std::string&, const std::string& v) { text = v, given = true; }),
+          value_option({"-f", "--file"}, "FILE", "read the " + what + " from FILE (a file or a pipe)", "",
+                       [&file, &given](const std::string&, const std::string& v) { file = v, given = true; })};
+}
+
 Option threads_option(int& out) {
   Option o = int_option({"-t", "--threads"}, "N", "threads", out, 1, 1024);
   o.default_text = thread_default_text();

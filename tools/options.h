@@ -93,6 +93,9 @@ Option switch_option(std::vector<std::string> names, std::string help, bool& out
 // The same option marked required / repeatable.
 Option required(Option o);
 Option repeatable(Option o);
+// The shared "-p TEXT" / "-f FILE" pair (give them an exclusive group): the
+// text, or the path of a file to read it from later; `given` is set by either.
+std::vector<Option> prompt_options(const std::string& what, std::string& text, std::string& file, bool& given);
 // The shared -t/--threads option (0 stays "one per physical core").
 Option threads_option(int& out);
 // The shared --force/-y switch of the commands that write a file.
