@@ -3,6 +3,7 @@
 // llama.cpp-written golden files.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/interrupt.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "gguf_test_util.h"
@@ -199,6 +201,28 @@ TEST(GgufWriter, WriteFileIsAtomic) {
   EXPECT_TRUE(tmp_files(dir).empty());
   EXPECT_FALSE(std::filesystem::exists(dir + "/bad.gguf"));
   EXPECT_THROW(w.write_file(dir + "/no/such/dir/x.gguf"), Error);
+  std::filesystem::remove_all(dir);
+}
+
+// A signal during the write (core/interrupt.h) stops it at the next tensor:
+// Interrupted, not kestrel::Error, and the earlier file is untouched.
+TEST(GgufWriter, InterruptedWriteLeavesTheOldFileAndNoTemporary) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/m.gguf";
+  std::vector<uint8_t> big(1 << 16, 0x7f);
+  Writer w;
+  w.set_string("general.architecture", "llama");
+  w.add_tensor("x", {static_cast<int64_t>(big.size() / 4)}, DType::F32, big.data(), big.size());
+  w.write_file(path);
+  const std::vector<uint8_t> before = read_all(path);
+  Writer w2;
+  w2.set_string("general.architecture", "qwen2");
+  w2.add_tensor("y", {static_cast<int64_t>(big.size() / 4)}, DType::F32, big.data(), big.size());
+  kestrel::testing::simulate_interrupt(SIGTERM);
+  EXPECT_THROW(w2.write_file(path), kestrel::Interrupted);
+  kestrel::testing::reset_interrupt();
+  EXPECT_EQ(read_all(path), before);
+  EXPECT_TRUE(tmp_files(dir).empty());
   std::filesystem::remove_all(dir);
 }
 
