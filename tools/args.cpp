@@ -1,15 +1,29 @@
 // Command-line helpers (args.h).
 #include "args.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace kestrel::cli {
+namespace {
+
+std::string fmt_g(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
+std::string range_text(int64_t min, int64_t max) {
+  return "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+}
+
+}  // namespace
 
 Args::Args(int argc, char** argv, int first) {
   for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
@@ -23,18 +37,7 @@ std::string Args::value(const std::string& flag) {
 }
 
 int64_t Args::int_value(const std::string& flag, int64_t min, int64_t max) {
-  const std::string v = value(flag);
-  char* end = nullptr;
-  errno = 0;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || errno == ERANGE) {
-    throw Error("option " + flag + ": expected an integer, got '" + v + "'");
-  }
-  if (x < min || x > max) {
-    throw Error("option " + flag + ": " + v + " is out of range [" + std::to_string(min) + ", " +
-                std::to_string(max) + "]");
-  }
-  return x;
+  return parse_int(flag, value(flag), min, max);
 }
 
 double Args::float_value(const std::string& flag) {
@@ -49,27 +52,51 @@ void Args::unknown(const std::string& cmd, const std::string& arg) {
   throw Error("kestrel " + cmd + ": unknown argument '" + arg + "' (see kestrel " + cmd + " --help)");
 }
 
-std::vector<int64_t> parse_int_list(const std::string& flag, const std::string& text) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const long long x = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0') throw Error("option " + flag + ": bad list item '" + item + "'");
-    out.push_back(x);
+int64_t parse_int(const std::string& flag, const std::string& v, int64_t min, int64_t max) {
+  char* end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  // strtoll skips leading spaces and accepts "+"; a person typing " 5" or
+  // "+5" means 5, but an empty value or trailing junk is a mistake.
+  if (v.empty() || *end != '\0' || end == v.c_str()) {
+    throw Error("option " + flag + ": expected an integer, got '" + v + "'");
   }
-  if (out.empty()) throw Error("option " + flag + ": empty list");
+  if (errno == ERANGE || x < min || x > max) {
+    throw Error("option " + flag + ": " + v + " is out of range " + range_text(min, max));
+  }
+  return x;
+}
+
+double parse_float(const std::string& flag, const std::string& v, double min, double max) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || end == v.c_str() || std::isnan(x)) {
+    throw Error("option " + flag + ": expected a number, got '" + v + "'");
+  }
+  if (!std::isfinite(x) || x < min || x > max) {
+    throw Error("option " + flag + ": " + v + " is out of range [" + fmt_g(min) + ", " + fmt_g(max) + "]");
+  }
+  return x;
+}
+
+std::vector<int64_t> parse_int_list(const std::string& flag, const std::string& text) {
+  return parse_int_list(flag, text, INT64_MIN, INT64_MAX);
+}
+
+std::vector<int64_t> parse_int_list(const std::string& flag, const std::string& text, int64_t min, int64_t max) {
+  std::vector<int64_t> out;
+  size_t start = 0;
+  // Split by hand: getline would drop a trailing empty item ("1,2,").
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    if (item.empty()) throw Error("option " + flag + ": bad list item '' in '" + text + "'");
+    out.push_back(parse_int(flag, item, min, max));
+    start = comma + 1;
+  }
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error("error reading '" + path + "'");
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return read_text_file(path); }
 
 }  // namespace kestrel::cli

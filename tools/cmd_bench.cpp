@@ -18,6 +18,10 @@
 #include <vector>
 
 #include "commands.h"
+#include "convert/progress_bar.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
+#include "options.h"
 #include "perf/hardware_peaks.h"
 #include "runtime/context.h"
 
@@ -137,40 +141,74 @@ void print_split_table(const std::vector<Row>& rows, const std::map<int64_t, Har
   }
 }
 
-}  // namespace
-
-int cmd_bench(Args& args) {
+struct BenchOptions {
   std::vector<std::string> models;
   std::vector<int64_t> pps = {512}, tgs = {128}, threads = {default_thread_count()}, depths = {0};
   int reps = 5;
-  bool json_out = false, warmup = true, split = false;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf(
-          "usage: kestrel bench -m M.gguf [-m M2.gguf ...] [-p 512] [-n 128] [-t 1,2] [-r 5] [-d 0,4096]\n"
-          "                     [--json] [--no-warmup] [--split]\n"
-          "  -p/-n take comma lists (0 disables the test); -d fills the cache to each depth first.\n"
-          "  --split: also where each test's time goes (matrix products with their weight GB/s,\n"
-          "           attention with its K/V GB/s, the rest).\n");
-      return 0;
-    }
-    if (a == "-m" || a == "--model") models.push_back(args.value(a));
-    else if (a == "-p" || a == "--n-prompt") pps = parse_int_list(a, args.value(a));
-    else if (a == "-n" || a == "--n-gen") tgs = parse_int_list(a, args.value(a));
-    else if (a == "-t" || a == "--threads") threads = parse_int_list(a, args.value(a));
-    else if (a == "-d" || a == "--n-depth") depths = parse_int_list(a, args.value(a));
-    else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(args.int_value(a, 1, 1000));
-    else if (a == "--json") json_out = true;
-    else if (a == "--no-warmup") warmup = false;
-    else if (a == "--split") split = true;
-    else Args::unknown("bench", a);
-  }
-  if (models.empty()) throw Error("kestrel bench: give at least one model with -m");
-  for (int64_t v : pps) if (v < 0 || v > 1 << 20) throw Error("-p: sizes must be in [0, 1048576]");
-  for (int64_t v : tgs) if (v < 0 || v > 1 << 20) throw Error("-n: sizes must be in [0, 1048576]");
-  for (int64_t v : depths) if (v < 0 || v > 1 << 24) throw Error("-d: depths must be in [0, 16777216]");
-  for (int64_t v : threads) if (v < 1 || v > 1024) throw Error("-t: thread counts must be in [1, 1024]");
+  bool json_out = false, no_warmup = false, split = false;
+};
+
+std::string list_text(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+Option list_option(std::vector<std::string> names, std::string help, std::vector<int64_t>& out, int64_t min,
+                   int64_t max) {
+  return value_option(std::move(names), "N,N,...", std::move(help), list_text(out),
+                      [&out, min, max](const std::string& f, const std::string& v) {
+                        out = parse_int_list(f, v, min, max);
+                      });
+}
+
+CommandLine bench_command_line(BenchOptions& o) {
+  CommandLine cl;
+  cl.name = "bench";
+  cl.usage = "bench -m M.gguf [-m M2.gguf ...] [-p 512] [-n 128] [-t 1,2] [-r 5] [-d 0,4096] [--json] [--split]";
+  cl.description =
+      "llama-bench's method: pp N decodes N random tokens as one batch, tg N makes N single-token steps,\n"
+      "each after filling the cache to every -d depth; rows report t/s and the fraction of the measured\n"
+      "hardware limit (docs/bench.md).";
+  cl.options = {
+      required(repeatable(value_option({"-m", "--model"}, "FILE", "model to measure", "",
+                                       [&o](const std::string&, const std::string& v) { o.models.push_back(v); }))),
+      list_option({"-p", "--n-prompt"}, "prompt sizes (0 disables pp)", o.pps, 0, 1 << 20),
+      list_option({"-n", "--n-gen"}, "generation lengths (0 disables tg)", o.tgs, 0, 1 << 20),
+      list_option({"-t", "--threads"}, "thread counts", o.threads, 1, 1024),
+      list_option({"-d", "--n-depth"}, "cache depths to fill first", o.depths, 0, 1 << 24),
+      int_option({"-r", "--repetitions"}, "N", "repetitions per test", o.reps, 1, 1000),
+      switch_option({"--json"}, "print JSON instead of the table", o.json_out),
+      switch_option({"--no-warmup"}, "skip the warm-up run", o.no_warmup),
+      switch_option({"--split"},
+                    "also where each test's time goes (matrix products with their weight GB/s, attention with its "
+                    "K/V GB/s, the rest)",
+                    o.split),
+  };
+  return cl;
+}
+
+void check_bench(BenchOptions& o) {
+  const bool any = std::any_of(o.pps.begin(), o.pps.end(), [](int64_t v) { return v > 0; }) ||
+                   std::any_of(o.tgs.begin(), o.tgs.end(), [](int64_t v) { return v > 0; });
+  if (!any) throw Error("kestrel bench: nothing to run: every -p and -n size is 0");
+}
+
+}  // namespace
+
+void validate_bench_args(Args& args) {
+  BenchOptions o;
+  parse_options(args, o, bench_command_line, check_bench, false);
+}
+
+int cmd_bench(Args& args) {
+  BenchOptions o;
+  if (!parse_options(args, o, bench_command_line, check_bench)) return 0;
+  const std::vector<std::string>& models = o.models;
+  const std::vector<int64_t>&pps = o.pps, &tgs = o.tgs, &threads = o.threads, &depths = o.depths;
+  const int reps = o.reps;
+  const bool json_out = o.json_out, warmup = !o.no_warmup, split = o.split;
+  for (const std::string& m : models) require_readable_input(m);  // before minutes of probing
 
   // The limits are probed before the tests and again after them; each
   // fraction uses the better probe (best_of: other tenants only slow a
@@ -178,6 +216,7 @@ int cmd_bench(Args& args) {
   std::map<int64_t, HardwarePeaks> peaks;
   auto probe = [&](const char* when) {
     for (int64_t t : threads) {
+      checkpoint();
       std::fprintf(stderr, "measuring hardware limits with %lld threads (%s)...\n", static_cast<long long>(t), when);
       const HardwarePeaks hp = measure_hardware_peaks(static_cast<int>(t));
       std::fprintf(stderr, "  read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s\n",
@@ -189,6 +228,14 @@ int cmd_bench(Args& args) {
 
   std::vector<Row> rows;
   std::mt19937 rng(1234);
+  // One progress step per timed repetition, over the whole run.
+  const auto count_tests = [](const std::vector<int64_t>& v) {
+    return static_cast<int64_t>(std::count_if(v.begin(), v.end(), [](int64_t x) { return x > 0; }));
+  };
+  const int64_t runs_total = static_cast<int64_t>(models.size() * threads.size() * depths.size()) *
+                             (count_tests(pps) + count_tests(tgs)) * reps;
+  int64_t runs_done = 0;
+  ProgressBar bar(true);
   for (const std::string& path : models) {
     const auto model = Model::load(path, static_cast<int>(*std::max_element(threads.begin(), threads.end())));
     const ModelConfig& c = model->config();
@@ -232,18 +279,24 @@ int cmd_bench(Args& args) {
           std::vector<double> rates;
           ctx.set_profiling(split);
           for (int r = 0; r < reps; ++r) {
+            checkpoint();  // a signal stops between repetitions; no table is printed
             ctx.truncate(d);
             fill_random(toks, t.n, c.n_vocab, rng);
             const double t0 = now_s();
             if (t.pp) {
               ctx.decode(toks, false);
             } else {
-              for (int64_t i = 0; i < t.n; ++i) ctx.decode({&toks[static_cast<size_t>(i)], 1}, false);
+              for (int64_t i = 0; i < t.n; ++i) {
+                if (interrupt_signal() != 0) break;  // reported by the checkpoint above, next round
+                ctx.decode({&toks[static_cast<size_t>(i)], 1}, false);
+              }
             }
             rates.push_back(static_cast<double>(t.n) / (now_s() - t0));
-            std::fprintf(stderr, "\r%s t=%lld %s%lld d=%lld rep %d/%d: %.2f t/s   ", name.c_str(),
-                         static_cast<long long>(nt), t.pp ? "pp" : "tg", static_cast<long long>(t.n),
-                         static_cast<long long>(d), r + 1, reps, rates.back());
+            char label[160];
+            std::snprintf(label, sizeof label, "%s t=%lld %s%lld d=%lld rep %d/%d: %.2f t/s", name.c_str(),
+                          static_cast<long long>(nt), t.pp ? "pp" : "tg", static_cast<long long>(t.n),
+                          static_cast<long long>(d), r + 1, reps, rates.back());
+            bar.update(static_cast<double>(++runs_done) / static_cast<double>(runs_total), label);
           }
           Row row;
           row.split = ctx.profile();
@@ -274,7 +327,8 @@ int cmd_bench(Args& args) {
       }
     }
   }
-  std::fprintf(stderr, "\n");
+  bar.finish();
+  checkpoint();
   probe("after the tests");
   for (Row& r : rows) {
     const HardwarePeaks& hp = peaks[r.threads];

@@ -6,35 +6,55 @@
 #include <string>
 
 #include "commands.h"
+#include "options.h"
+#include "output_guard.h"
 #include "convert/imatrix.h"
 #include "convert/progress_bar.h"
 
 namespace kestrel::cli {
 
-int cmd_imatrix(Args& args) {
+namespace {
+
+struct ImatrixCliOptions {
   std::string model_path, text_path, out_path = "imatrix.gguf";
+  bool force = false;
   ImatrixOptions opt;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf(
-          "usage: kestrel imatrix -m M.gguf -f TEXT [-o imatrix.gguf] [-c 512] [--chunks N] [-b B] [-t N]\n"
-          "                       [--process-output]\n"
-          "  --process-output  collect output.weight too (llama.cpp skips it by default)\n");
-      return 0;
-    }
-    if (a == "-m" || a == "--model") model_path = args.value(a);
-    else if (a == "-f" || a == "--file") text_path = args.value(a);
-    else if (a == "-o" || a == "--output") out_path = args.value(a);
-    else if (a == "-c" || a == "--ctx-size") opt.n_ctx = args.int_value(a, 4, 1 << 20);
-    else if (a == "--chunks") opt.n_chunks = args.int_value(a, -1, INT32_MAX);
-    else if (a == "-b" || a == "--batch-size") opt.n_batch = args.int_value(a, 1, 1 << 20);
-    else if (a == "-t" || a == "--threads") opt.n_threads = static_cast<int>(args.int_value(a, 1, 1024));
-    else if (a == "--process-output") opt.process_output = true;
-    else Args::unknown("imatrix", a);
-  }
-  if (model_path.empty()) throw Error("kestrel imatrix: -m MODEL.gguf is required");
-  if (text_path.empty()) throw Error("kestrel imatrix: -f TEXT is required");
+};
+
+CommandLine imatrix_command_line(ImatrixCliOptions& o) {
+  CommandLine cl;
+  cl.name = "imatrix";
+  cl.usage = "imatrix -m M.gguf -f TEXT [-o imatrix.gguf] [-c 512] [--chunks N] [-b B] [-t N] [--process-output]";
+  cl.description = "Collects an importance matrix for `kestrel quantize --imatrix` (llama-imatrix's method and format).";
+  cl.options = {
+      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
+      required(string_option({"-f", "--file"}, "TEXT", "calibration text (a file or a pipe)", o.text_path)),
+      string_option({"-o", "--output"}, "FILE", "output imatrix (GGUF)", o.out_path),
+      int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", o.opt.n_ctx, 4, 1 << 20),
+      int_option({"--chunks"}, "N", "chunks to process (-1: all)", o.opt.n_chunks, -1, INT32_MAX),
+      int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", o.opt.n_batch, 0,
+                 1 << 20),
+      threads_option(o.opt.n_threads),
+      switch_option({"--process-output"}, "collect output.weight too (llama.cpp skips it by default)",
+                    o.opt.process_output),
+      force_option(o.force),
+  };
+  return cl;
+}
+
+}  // namespace
+
+void validate_imatrix_args(Args& args) {
+  ImatrixCliOptions o;
+  parse_options(args, o, imatrix_command_line, nullptr, false);
+}
+
+int cmd_imatrix(Args& args) {
+  ImatrixCliOptions o;
+  if (!parse_options(args, o, imatrix_command_line, nullptr)) return 0;
+  const std::string& out_path = o.out_path;
+  ImatrixOptions& opt = o.opt;
+  check_output_path(out_path, {o.model_path, o.text_path}, OutputKind::Imatrix, o.force);
   ProgressBar bar(true);
   opt.on_chunk = [&](int64_t c, int64_t n, double ppl) {
     char label[64];
@@ -42,7 +62,7 @@ int cmd_imatrix(Args& args) {
                   static_cast<long long>(n), ppl);
     bar.update(static_cast<double>(c + 1) / static_cast<double>(n), label);
   };
-  const ImatrixRun run = compute_imatrix_file(model_path, text_path, out_path, opt);
+  const ImatrixRun run = compute_imatrix_file(o.model_path, o.text_path, out_path, opt);
   bar.finish();
   std::fprintf(stderr, "wrote %s: %zu matrices, %u chunks of %u tokens, PPL %.4f\n", out_path.c_str(),
                run.imatrix.entries.size(), run.imatrix.chunk_count, run.imatrix.chunk_size, run.ppl);

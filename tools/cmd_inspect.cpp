@@ -4,20 +4,18 @@
 #include <variant>
 
 #include "commands.h"
+#include "options.h"
+#include "text_escape.h"
 #include "gguf/gguf_reader.h"
 #include "quant/type_traits.h"
 
 namespace kestrel::cli {
 namespace {
 
+// Metadata strings are arbitrary bytes: control characters are escaped so
+// a hostile file cannot drive the terminal (text_escape.h).
 std::string escape(std::string_view s, size_t max_len) {
-  std::string out;
-  for (char ch : s.substr(0, max_len)) {
-    if (ch == '\n') out += "\\n";
-    else if (ch == '\t') out += "\\t";
-    else if (ch == '"') out += "\\\"";
-    else out += ch;
-  }
+  std::string out = escape_text(s.substr(0, max_len), '"');
   if (s.size() > max_len) out += "...";
   return out;
 }
@@ -52,21 +50,38 @@ std::string array_text(const gguf::Array& a) {
   return out + "]";
 }
 
+struct InspectOptions {
+  std::string path;
+};
+
+CommandLine inspect_command_line(InspectOptions& o) {
+  CommandLine cl;
+  cl.name = "inspect";
+  cl.usage = "inspect M.gguf";
+  cl.description = "Prints a GGUF file's metadata (arrays abbreviated, strings escaped) and its tensor table.";
+  cl.options = {string_option({"-m", "--model"}, "FILE", "the GGUF file (or give it as the only argument)", o.path)};
+  cl.positional = [&o](const std::string& a) {
+    if (!o.path.empty()) throw Error("kestrel inspect: give one GGUF file (got '" + o.path + "' and '" + a + "')");
+    o.path = a;
+  };
+  return cl;
+}
+
+void check_inspect(InspectOptions& o) {
+  if (o.path.empty()) throw Error("kestrel inspect: no GGUF file given");
+}
+
 }  // namespace
 
+void validate_inspect_args(Args& args) {
+  InspectOptions o;
+  parse_options(args, o, inspect_command_line, check_inspect, false);
+}
+
 int cmd_inspect(Args& args) {
-  std::string path;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf("usage: kestrel inspect M.gguf\n");
-      return 0;
-    }
-    if (a == "-m" || a == "--model") path = args.value(a);
-    else if (!a.empty() && a[0] != '-' && path.empty()) path = a;
-    else Args::unknown("inspect", a);
-  }
-  if (path.empty()) throw Error("kestrel inspect: no GGUF file given");
+  InspectOptions o;
+  if (!parse_options(args, o, inspect_command_line, check_inspect)) return 0;
+  const std::string& path = o.path;
   const auto r = gguf::Reader::open(path);
   std::printf("file: %s\nGGUF version: %u, alignment: %u, %zu metadata keys, %zu tensors, data at offset %llu\n\n",
               path.c_str(), r->version(), r->alignment(), r->metadata().size(), r->tensors().size(),
@@ -75,7 +90,8 @@ int cmd_inspect(Args& args) {
   for (const auto& kv : r->metadata()) {
     const std::string v = kv.value.type == gguf::ValueType::ARRAY ? array_text(kv.value.array)
                                                                   : scalar_text(kv.value.scalar);
-    std::printf("  %-44.*s %s\n", static_cast<int>(kv.key.size()), kv.key.data(), v.c_str());
+    const std::string key = escape_text(kv.key);
+    std::printf("  %-44s %s\n", key.c_str(), v.c_str());
   }
   std::printf("\ntensors:\n  %-36s %-6s %-24s %14s %12s\n", "name", "type", "shape", "offset", "bytes");
   uint64_t total = 0, elems = 0;
@@ -83,7 +99,8 @@ int cmd_inspect(Args& args) {
     std::string shape;
     for (size_t i = 0; i < t.ne.size(); ++i) shape += (i ? " x " : "") + std::to_string(t.ne[i]);
     const auto name = type_traits(t.type).name;
-    std::printf("  %-36.*s %-6.*s %-24s %14llu %12llu\n", static_cast<int>(t.name.size()), t.name.data(),
+    const std::string tname = escape_text(t.name);
+    std::printf("  %-36s %-6.*s %-24s %14llu %12llu\n", tname.c_str(),
                 static_cast<int>(name.size()), name.data(), shape.c_str(),
                 static_cast<unsigned long long>(t.offset), static_cast<unsigned long long>(t.nbytes));
     total += t.nbytes;

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "core/interrupt.h"
+#include "options.h"
 #include "runtime/context.h"
 
 namespace kestrel::cli {
@@ -51,37 +53,54 @@ std::vector<int32_t> top_n(const float* logits, int32_t n_vocab, int n) {
   return idx;
 }
 
-}  // namespace
-
-int cmd_logits(Args& args) {
+struct LogitsOptions {
   std::string model_path, prompts_path;
   int top = 20, greedy = 16, threads = 0;
   int64_t n_ctx = 0;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf("usage: kestrel logits -m M.gguf -f prompts.txt [--top 20] [--greedy 16] [-t N] [-c N]\n");
-      return 0;
-    }
-    if (a == "-m" || a == "--model") model_path = args.value(a);
-    else if (a == "-f" || a == "--file") prompts_path = args.value(a);
-    else if (a == "--top") top = static_cast<int>(args.int_value(a, 1, 1000));
-    else if (a == "--greedy") greedy = static_cast<int>(args.int_value(a, 0, 100000));
-    else if (a == "-t" || a == "--threads") threads = static_cast<int>(args.int_value(a, 1, 1024));
-    else if (a == "-c" || a == "--ctx-size") n_ctx = args.int_value(a, 1, 1 << 24);
-    else Args::unknown("logits", a);
-  }
-  if (model_path.empty()) throw Error("kestrel logits: -m MODEL.gguf is required");
-  if (prompts_path.empty()) throw Error("kestrel logits: -f PROMPTS.txt is required");
+};
+
+CommandLine logits_command_line(LogitsOptions& o) {
+  CommandLine cl;
+  cl.name = "logits";
+  cl.usage = "logits -m M.gguf -f prompts.txt [--top 20] [--greedy 16] [-t N] [-c N]";
+  cl.description =
+      "For each non-empty line of the prompts file: the top logits at every prompt position and a greedy\n"
+      "continuation with its margins, as JSON in the layout of llama.cpp's golden files.";
+  cl.options = {
+      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
+      required(string_option({"-f", "--file"}, "PROMPTS.txt", "one prompt per line", o.prompts_path)),
+      int_option({"--top"}, "N", "logits listed per position", o.top, 1, 1000),
+      int_option({"--greedy"}, "N", "greedy continuation length", o.greedy, 0, 100000),
+      threads_option(o.threads),
+      int_option({"-c", "--ctx-size"}, "N", "context size (0: min(4096, the model's trained context))", o.n_ctx, 0,
+                 1 << 24),
+  };
+  return cl;
+}
+
+}  // namespace
+
+void validate_logits_args(Args& args) {
+  LogitsOptions o;
+  parse_options(args, o, logits_command_line, nullptr, false);
+}
+
+int cmd_logits(Args& args) {
+  LogitsOptions o;
+  if (!parse_options(args, o, logits_command_line, nullptr)) return 0;
+  const std::string& model_path = o.model_path;
+  const int top = o.top, greedy = o.greedy, threads = o.threads;
+  const int64_t n_ctx = o.n_ctx;
   std::vector<std::string> prompts;
   {
-    std::istringstream in(read_file(prompts_path));
+    std::istringstream in(read_file(o.prompts_path));
     std::string line;
     while (std::getline(in, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) prompts.push_back(line);
     }
   }
+  if (prompts.empty()) throw Error("kestrel logits: " + o.prompts_path + " holds no prompt (no non-empty line)");
   const auto model = Model::load(model_path, threads);
   ContextParams cp;
   cp.n_ctx = n_ctx;
@@ -92,6 +111,7 @@ int cmd_logits(Args& args) {
   std::string out = "{\"n_vocab\": " + std::to_string(n_vocab) + ", \"cases\": [\n";
   char buf[64];
   for (size_t pi = 0; pi < prompts.size(); ++pi) {
+    checkpoint();  // a signal stops between prompts, before any JSON is printed
     const auto tokens = model->tokenizer().encode(prompts[pi], true, false);
     ctx.clear();
     ctx.decode(tokens, true);

@@ -3,59 +3,101 @@
 //
 // llama-perplexity's method (see eval/perplexity.h). With only
 // --kl-divergence-base, the run saves its log-probs to F; adding
-// --kl-divergence compares this model (or engine option) against F.
+// --kl-divergence compares this model (or engine option) against F. The
+// base file may not be the model or the text and may not replace a file of
+// another kind without --force (output_guard.h); a signal stops the run
+// between chunks, printing no estimate and leaving no base file.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
+#include "options.h"
+#include "output_guard.h"
 #include "eval/perplexity.h"
 
 namespace kestrel::cli {
 
-int cmd_perplexity(Args& args) {
+namespace {
+
+struct PerplexityCliOptions {
   std::string model_path, text_path, base_path;
-  bool compare = false, json_out = false;
+  bool compare = false, json_out = false, force = false;
   PerplexityOptions opt;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf(
-          "usage: kestrel perplexity -m M.gguf -f text.txt [-c 512] [--chunks N] [-b B] [-t N]\n"
-          "                          [--kl-divergence-base F [--kl-divergence]] [--json]\n");
-      return 0;
-    }
-    if (a == "-m" || a == "--model") model_path = args.value(a);
-    else if (a == "-f" || a == "--file") text_path = args.value(a);
-    else if (a == "-c" || a == "--ctx-size") opt.n_ctx = args.int_value(a, 4, 1 << 20);
-    else if (a == "--chunks") opt.n_chunks = args.int_value(a, -1, INT32_MAX);
-    else if (a == "-b" || a == "--batch-size") opt.n_batch = args.int_value(a, 1, 1 << 20);
-    else if (a == "-t" || a == "--threads") opt.n_threads = static_cast<int>(args.int_value(a, 1, 1024));
-    else if (a == "--kl-divergence-base") base_path = args.value(a);
-    else if (a == "--kl-divergence") compare = true;
-    else if (a == "--json") json_out = true;
-    else Args::unknown("perplexity", a);
+};
+
+CommandLine perplexity_command_line(PerplexityCliOptions& o) {
+  CommandLine cl;
+  cl.name = "perplexity";
+  cl.usage =
+      "perplexity -m M.gguf -f text.txt [-c 512] [--chunks N] [-b B] [-t N]\n"
+      "                          [--kl-divergence-base F [--kl-divergence]] [--json]";
+  cl.description =
+      "llama-perplexity's method. With --kl-divergence-base F alone the run saves this model's log-probs\n"
+      "to F; adding --kl-divergence compares this model against F instead.";
+  cl.options = {
+      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
+      required(string_option({"-f", "--file"}, "TEXT", "text to score (a file or a pipe)", o.text_path)),
+      int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", o.opt.n_ctx, 4, 1 << 20),
+      int_option({"--chunks"}, "N", "chunks to score (-1: all)", o.opt.n_chunks, -1, INT32_MAX),
+      int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", o.opt.n_batch, 0,
+                 1 << 20),
+      threads_option(o.opt.n_threads),
+      string_option({"--kl-divergence-base"}, "F", "KLD base file to write (or, with --kl-divergence, to read)",
+                    o.base_path),
+      switch_option({"--kl-divergence"}, "compare against the --kl-divergence-base file", o.compare),
+      switch_option({"--json"}, "print the result as JSON", o.json_out),
+      force_option(o.force),
+  };
+  return cl;
+}
+
+void check_perplexity(PerplexityCliOptions& o) {
+  if (o.compare && o.base_path.empty()) throw Error("--kl-divergence needs --kl-divergence-base FILE");
+  if (o.compare && o.force) std::fprintf(stderr, "warning: --force has no effect with --kl-divergence (nothing is written)\n");
+}
+
+}  // namespace
+
+void validate_perplexity_args(Args& args) {
+  PerplexityCliOptions o;
+  parse_options(args, o, perplexity_command_line, check_perplexity, false);
+}
+
+int cmd_perplexity(Args& args) {
+  PerplexityCliOptions o;
+  if (!parse_options(args, o, perplexity_command_line, check_perplexity)) return 0;
+  const bool json_out = o.json_out;
+  PerplexityOptions& opt = o.opt;
+  if (!o.base_path.empty() && !o.compare) {
+    check_output_path(o.base_path, {o.model_path, o.text_path}, OutputKind::KldBase, o.force);
+    require_writable_output(o.base_path);  // fail now, not after the whole run
   }
-  if (model_path.empty()) throw Error("kestrel perplexity: -m MODEL.gguf is required");
-  if (text_path.empty()) throw Error("kestrel perplexity: -f TEXT is required");
-  if (compare && base_path.empty()) throw Error("--kl-divergence needs --kl-divergence-base FILE");
-  const std::string text = read_file(text_path);
-  const auto model = Model::load(model_path, opt.n_threads);
+  const std::string text = read_file(o.text_path);
+  const auto model = Model::load(o.model_path, opt.n_threads);
   if (opt.n_ctx > model->config().n_ctx_train) {
     std::fprintf(stderr, "warning: -c %lld exceeds the model's trained context (%lld)\n",
                  static_cast<long long>(opt.n_ctx), static_cast<long long>(model->config().n_ctx_train));
   }
   const auto tokens = model->tokenizer().encode(text, true, false);
-  if (compare) opt.compare_base = base_path;
-  else opt.save_base = base_path;
-  std::fprintf(stderr, "%s: %zu tokens, n_ctx %lld\n", text_path.c_str(), tokens.size(),
+  if (o.compare) opt.compare_base = o.base_path;
+  else opt.save_base = o.base_path;
+  std::fprintf(stderr, "%s: %zu tokens, n_ctx %lld\n", o.text_path.c_str(), tokens.size(),
                static_cast<long long>(opt.n_ctx));
   opt.on_chunk = [&](int64_t c, int64_t n, double ppl) {
     std::fprintf(stderr, "[%lld]%.4f,", static_cast<long long>(c + 1), ppl);
     if (c + 1 == n) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   };
-  const PerplexityResult r = evaluate_perplexity(*model, tokens, opt);
+  PerplexityResult r;
+  try {
+    r = evaluate_perplexity(*model, tokens, opt);
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "\n");  // end the line of per-chunk estimates
+    throw;
+  }
   if (json_out) {
     nlohmann::json j = {{"ppl", r.ppl}, {"ppl_err", r.ppl_err}, {"chunks", r.n_chunks}, {"scored_tokens", r.n_scored},
                         {"n_ctx", opt.n_ctx}};

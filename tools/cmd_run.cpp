@@ -1,21 +1,73 @@
-// `kestrel run -m M.gguf -p "..." -n 128 [sampling flags] [-t N] [-c N]`
+// `kestrel run -m M.gguf -p "..." -n 128 [sampling flags] [-t N] [-c N]
+//              [--context-shift [--keep N]]`
 //
-// Tokenizes the prompt, prefills it as one batch, then samples and streams
-// tokens (holding back bytes of an incomplete UTF-8 character) until -n
-// tokens or an end-of-generation token. Ends with one line of prompt and
-// generation speed on stderr.
+// Tokenizes the prompt, prefills it, then samples and streams tokens
+// (holding back bytes of an incomplete UTF-8 character) until -n tokens,
+// an end-of-generation token, a full context or a signal. A full context
+// is said on stderr; with --context-shift the older half of the generated
+// text is dropped instead (context_window.h). SIGINT/SIGTERM stop at a
+// token boundary: the text so far, a newline and the speed line are
+// printed and the exit status is 130/143 (a second signal exits at once,
+// core/interrupt.h). Ends with one line of prompt and generation speed on
+// stderr.
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "context_window.h"
+#include "core/interrupt.h"
+#include "options.h"
 #include "runtime/context.h"
 #include "sampling/sampler.h"
 #include "sampling_flags.h"
 
 namespace kestrel::cli {
 namespace {
+
+struct RunOptions {
+  std::string model_path, prompt, prompt_file;
+  bool have_prompt = false, no_echo = false, context_shift = false;
+  int64_t n_predict = 128, n_ctx = 0, keep = 0;
+  int threads = 0;
+  SamplingParams sp;
+};
+
+CommandLine run_command_line(RunOptions& o) {
+  CommandLine cl;
+  cl.name = "run";
+  cl.usage = "run -m M.gguf (-p TEXT | -f FILE) [-n N] [-c N] [-t N] [--context-shift [--keep N]] [sampling]";
+  cl.description =
+      "Generates text from a prompt and streams it to stdout; the speed line goes to stderr.\n"
+      "Ctrl-C stops at a token boundary (exit status 130); a second Ctrl-C exits at once.";
+  cl.options = {
+      required(string_option({"-m", "--model"}, "FILE", "model to run", o.model_path)),
+      int_option({"-n", "--n-predict"}, "N",
+                 "tokens to generate (-1: until the context is full, or forever with --context-shift)", o.n_predict,
+                 -1, INT32_MAX),
+      int_option({"-c", "--ctx-size"}, "N", "context size (0: min(4096, the model's trained context))", o.n_ctx, 0,
+                 1 << 24),
+      threads_option(o.threads),
+      switch_option({"--no-echo"}, "do not print the prompt before the generated text", o.no_echo),
+      switch_option({"--context-shift"},
+                    "when the context is full, drop the older half of the text after --keep tokens and go on "
+                    "(recomputed, not shifted in place)",
+                    o.context_shift),
+      int_option({"--keep"}, "N", "prompt tokens (after BOS) a context shift never drops (-1: the whole prompt)",
+                 o.keep, -1, INT32_MAX),
+  };
+  const auto prompt = prompt_options("prompt", o.prompt, o.prompt_file, o.have_prompt);
+  cl.options.insert(cl.options.begin() + 1, prompt.begin(), prompt.end());
+  for (Option& s : sampling_options(o.sp)) cl.options.push_back(std::move(s));
+  cl.exclusive = {{"-p", "-f"}, {"--samplers", "--sampling-seq"}};
+  return cl;
+}
+
+void check_run(RunOptions& o) {
+  if (!o.have_prompt) throw Error("kestrel run: give a prompt with -p or -f");
+  if (o.keep != 0 && !o.context_shift) std::fprintf(stderr, "warning: --keep has no effect without --context-shift\n");
+}
 
 // Length of the longest prefix of `s` that ends on a UTF-8 character boundary.
 size_t complete_utf8_prefix(const std::string& s) {
@@ -37,95 +89,153 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Why generation ended, for the stderr report.
+enum class Stop { Limit, EndOfGeneration, ContextFull, Signal };
+
+struct Generation {
+  int64_t n_gen = 0, n_decoded = 0;
+  double seconds = 0;
+  Stop stop = Stop::Limit;
+};
+
+// Streams pieces to stdout, holding back an incomplete UTF-8 character.
+class Streamer {
+ public:
+  void add(const std::string& piece) {
+    pending_ += piece;
+    const size_t ok = complete_utf8_prefix(pending_);
+    if (ok == 0) return;
+    std::fwrite(pending_.data(), 1, ok, stdout);
+    std::fflush(stdout);
+    pending_.erase(0, ok);
+  }
+  void finish() {
+    std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string pending_;
+};
+
+Generation generate(const RunOptions& o, Context& ctx, ContextWindow& win, SamplerChain& sampler,
+                    const Tokenizer& tok, Streamer& out) {
+  Generation g;
+  const auto t1 = std::chrono::steady_clock::now();
+  TokenId last = -1;  // emitted, not yet in the context
+  for (;;) {
+    if (o.n_predict >= 0 && g.n_gen >= o.n_predict) break;
+    if (interrupt_signal() != 0) {
+      g.stop = Stop::Signal;
+      break;
+    }
+    if (last >= 0) {
+      // Without a shift, prompt + generated tokens fit in the context: room
+      // is needed for `last` and for the token it predicts.
+      if (ctx.n_past() + 2 > ctx.n_ctx()) {
+        if (!o.context_shift) {
+          g.stop = Stop::ContextFull;
+          break;
+        }
+        win.shift();
+      }
+      win.decode({&last, 1});
+      ++g.n_decoded;
+    } else if (!o.context_shift && ctx.n_past() + 1 > ctx.n_ctx()) {
+      g.stop = Stop::ContextFull;
+      break;
+    }
+    const TokenId next = sampler.sample(ctx.logits(0));
+    sampler.accept(next);
+    if (!o.sp.ignore_eos && tok.is_eog(next)) {
+      g.stop = Stop::EndOfGeneration;
+      break;
+    }
+    out.add(tok.token_to_piece(next));
+    last = next;
+    ++g.n_gen;
+  }
+  g.seconds = seconds_since(t1);
+  return g;
+}
+
 }  // namespace
 
-int cmd_run(Args& args) {
-  std::string model_path, prompt;
-  bool have_prompt = false, echo = true;
-  int64_t n_predict = 128, n_ctx = 0;
-  int threads = 0;
-  SamplingParams sp;
-  while (!args.done()) {
-    const std::string a = args.next();
-    if (a == "-h" || a == "--help") {
-      std::printf(
-          "usage: kestrel run -m M.gguf (-p TEXT | -f FILE) [-n N] [-t N] [-c N] [--no-echo]\n"
-          "sampling:\n%s",
-          sampling_flags_help().c_str());
-      return 0;
-    }
-    if (a == "-m" || a == "--model") model_path = args.value(a);
-    else if (a == "-p" || a == "--prompt") prompt = args.value(a), have_prompt = true;
-    else if (a == "-f" || a == "--file") prompt = read_file(args.value(a)), have_prompt = true;
-    else if (a == "-n" || a == "--n-predict") n_predict = args.int_value(a, -1, INT32_MAX);
-    else if (a == "-t" || a == "--threads") threads = static_cast<int>(args.int_value(a, 1, 1024));
-    else if (a == "-c" || a == "--ctx-size") n_ctx = args.int_value(a, 0, 1 << 24);
-    else if (a == "--no-echo") echo = false;
-    else if (!parse_sampling_flag(a, [&] { return args.value(a); }, sp)) Args::unknown("run", a);
-  }
-  if (model_path.empty()) throw Error("kestrel run: -m MODEL.gguf is required");
-  if (!have_prompt) throw Error("kestrel run: give a prompt with -p or -f");
+void validate_run_args(Args& args) {
+  RunOptions o;
+  parse_options(args, o, run_command_line, check_run, false);
+}
 
-  const auto model = Model::load(model_path, threads);
+int cmd_run(Args& args) {
+  RunOptions o;
+  if (!parse_options(args, o, run_command_line, check_run)) return 0;
+  if (!o.prompt_file.empty()) o.prompt = read_file(o.prompt_file);
+
+  const auto model = Model::load(o.model_path, o.threads);
   ContextParams cp;
-  cp.n_ctx = n_ctx;
-  cp.n_threads = threads;
+  cp.n_ctx = o.n_ctx;
+  cp.n_threads = o.threads;
   Context ctx(*model, cp);
   const Tokenizer& tok = model->tokenizer();
-  const auto tokens = tok.encode(prompt, true, false);
+  const auto tokens = tok.encode(o.prompt, true, false);
   if (tokens.empty()) throw Error("the prompt produced no tokens");
   if (static_cast<int64_t>(tokens.size()) > ctx.n_ctx()) {
     throw Error("the prompt has " + std::to_string(tokens.size()) + " tokens but the context holds " +
                 std::to_string(ctx.n_ctx()) + " (raise -c)");
   }
-  if (n_predict < 0) n_predict = ctx.n_ctx() - static_cast<int64_t>(tokens.size());
-  n_predict = std::min<int64_t>(n_predict, ctx.n_ctx() - static_cast<int64_t>(tokens.size()));
+  const auto n_prompt = static_cast<int64_t>(tokens.size());
+  const int64_t n_keep =
+      o.context_shift ? resolve_keep(o.keep, n_prompt, tok.bos() >= 0 && tokens.front() == tok.bos(), ctx.n_ctx()) : 0;
 
   SamplerContext sctx;
   sctx.n_ctx = static_cast<int32_t>(ctx.n_ctx());
   sctx.eog_tokens.assign(tok.eog_ids().begin(), tok.eog_ids().end());
   sctx.token_to_piece = [&tok](int32_t id) { return tok.token_to_piece(id, true); };
   sctx.tokenize = [&tok](const std::string& s) { return tok.encode(s, false, false); };
-  SamplerChain sampler(sp, static_cast<int32_t>(model->config().n_vocab), sctx);
+  SamplerChain sampler(o.sp, static_cast<int32_t>(model->config().n_vocab), sctx);
   for (TokenId t : tokens) sampler.accept(t);
-  if (echo) {
-    std::fputs(prompt.c_str(), stdout);
+  checkpoint("prompt");  // a signal during loading ends here, before any output
+  if (!o.no_echo) {
+    std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  ctx.decode(tokens, false);
-  const double t_prompt = seconds_since(t0);
-
-  std::string pending;
-  int64_t n_gen = 0, n_decoded = 0;
-  const auto t1 = std::chrono::steady_clock::now();
-  for (; n_gen < n_predict; ++n_gen) {
-    const TokenId next = sampler.sample(ctx.logits(0));
-    sampler.accept(next);
-    if (!sp.ignore_eos && tok.is_eog(next)) break;
-    pending += tok.token_to_piece(next);
-    const size_t ok = complete_utf8_prefix(pending);
-    if (ok > 0) {
-      std::fwrite(pending.data(), 1, ok, stdout);
-      std::fflush(stdout);
-      pending.erase(0, ok);
-    }
-    if (n_gen + 1 < n_predict) {
-      ctx.decode({&next, 1}, false);
-      ++n_decoded;
-    }
+  ContextWindow win(ctx, n_keep);
+  Streamer out;
+  Generation g;
+  try {
+    win.decode(tokens);
+  } catch (const Interrupted&) {
+    g.stop = Stop::Signal;  // stopped during the prompt: still a clean end with the speed line
   }
-  const double t_gen = seconds_since(t1);
+  const double t_prompt = seconds_since(t0);
+  if (g.stop != Stop::Signal) g = generate(o, ctx, win, sampler, tok, out);
+  out.finish();
+  if (g.stop == Stop::ContextFull) {
+    std::fprintf(stderr,
+                 "kestrel run: stopped: the context is full (%lld tokens: %lld of prompt, %lld generated); "
+                 "raise -c or use --context-shift\n",
+                 static_cast<long long>(ctx.n_ctx()), static_cast<long long>(n_prompt),
+                 static_cast<long long>(g.n_gen));
+  }
+  if (win.n_shifts() > 0) {
+    std::fprintf(stderr, "kestrel run: context shifted %lld times (kept %lld tokens, recomputed %lld)\n",
+                 static_cast<long long>(win.n_shifts()), static_cast<long long>(n_keep),
+                 static_cast<long long>(win.n_recomputed()));
+  }
   // Generation speed counts decode steps (each also includes one sample),
   // the same quantity llama.cpp's eval timing reports.
-  std::fwrite(pending.data(), 1, pending.size(), stdout);
-  std::fputs("\n", stdout);
-  std::fflush(stdout);
   std::fprintf(stderr, "prompt: %zu tokens, %.2f t/s | generation: %lld tokens, %.2f t/s | %d threads\n",
                tokens.size(), t_prompt > 0 ? static_cast<double>(tokens.size()) / t_prompt : 0.0,
-               static_cast<long long>(n_gen), t_gen > 0 && n_decoded > 0 ? static_cast<double>(n_decoded) / t_gen : 0.0,
+               static_cast<long long>(g.n_gen),
+               g.seconds > 0 && g.n_decoded > 0 ? static_cast<double>(g.n_decoded) / g.seconds : 0.0,
                ctx.n_threads());
+  if (g.stop == Stop::Signal) {
+    std::fprintf(stderr, "kestrel run: interrupted by %s\n", signal_name(interrupt_signal()).c_str());
+    return 128 + interrupt_signal();
+  }
   return 0;
 }
 

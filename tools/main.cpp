@@ -1,15 +1,19 @@
 // kestrel CLI entry point: `kestrel <subcommand> [options]`.
 //
-// A table maps subcommand names to their functions; any kestrel::Error (bad
+// A table maps subcommand names to their functions. Any kestrel::Error (bad
 // flag, malformed file, prompt too long) is printed as "error: ..." and the
-// process exits with status 1.
-#include <array>
+// process exits with status 1. SIGINT/SIGTERM are handled as
+// core/interrupt.h describes: the command stops at its next checkpoint,
+// cleans up, and the process exits with 130/143.
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string_view>
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/interrupt.h"
+#include "version.h"
 
 namespace {
 
@@ -31,38 +35,53 @@ constexpr Subcommand kSubcommands[] = {
     {"imatrix", kestrel::cli::cmd_imatrix, "collect an importance matrix for quantize (llama-imatrix format)"},
 };
 
-void usage() {
-  std::fprintf(stderr, "usage: kestrel <command> [options]\n\ncommands:\n");
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: kestrel <command> [options]\n       kestrel --version\n\ncommands:\n");
   for (const auto& s : kSubcommands) {
-    std::fprintf(stderr, "  %-10.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
+    std::fprintf(out, "  %-10.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
                  static_cast<int>(s.help.size()), s.help.data());
   }
-  std::fprintf(stderr, "\nrun `kestrel <command> --help` for a command's options\n");
+  std::fprintf(out, "\nrun `kestrel <command> --help` for a command's options\n");
+}
+
+int run_subcommand(const Subcommand& s, int argc, char** argv) {
+  try {
+    kestrel::cli::Args args(argc, argv, 2);
+    return s.fn(args);
+  } catch (const kestrel::Interrupted& e) {
+    std::fprintf(stderr, "kestrel %.*s: %s; stopped, no output written\n", static_cast<int>(s.name.size()),
+                 s.name.data(), e.what());
+    return e.exit_status();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    usage();
+    usage(stderr);
     return 1;
   }
   const std::string_view name = argv[1];
   if (name == "-h" || name == "--help" || name == "help") {
-    usage();
+    usage(stdout);
     return 0;
   }
+  if (name == "--version" || name == "version") {
+    std::fputs(kestrel::cli::version_text().c_str(), stdout);
+    return 0;
+  }
+  kestrel::install_interrupt_handlers();
   for (const auto& s : kSubcommands) {
-    if (s.name != name) continue;
-    try {
-      kestrel::cli::Args args(argc, argv, 2);
-      return s.fn(args);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      return 1;
-    }
+    if (s.name == name) return run_subcommand(s, argc, argv);
   }
   std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
-  usage();
+  usage(stderr);
   return 1;
 }

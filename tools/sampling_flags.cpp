@@ -22,7 +22,10 @@ double parse_number(const std::string& flag, const std::string& v, double lo, do
   double d = 0;
   const char* end = v.data() + v.size();
   const auto [ptr, ec] = std::from_chars(v.data(), end, d);
-  if (v.empty() || ec != std::errc() || ptr != end || std::isnan(d) || d < lo || d > hi) {
+  // Infinity is never a useful sampling parameter (a temperature or a
+  // penalty of inf makes every logit inf or NaN); --logit-bias parses its
+  // own "-inf".
+  if (v.empty() || ec != std::errc() || ptr != end || !std::isfinite(d) || d < lo || d > hi) {
     bad(flag, expected, v);
   }
   return d;
@@ -39,10 +42,18 @@ std::string fmt_g(double x) {
 }
 
 float real(const std::string& flag, const std::string& v, double lo, double hi) {
-  std::string expected = "a number";
+  std::string expected = "a finite number";
   if (lo > -kInf && hi < kInf) expected = "a number in [" + fmt_g(lo) + ", " + fmt_g(hi) + "]";
-  else if (lo > -kInf) expected = "a number >= " + fmt_g(lo);
+  else if (lo > -kInf) expected = "a finite number >= " + fmt_g(lo);
   return static_cast<float>(parse_number(flag, v, lo, hi, expected));
+}
+
+// A number > 0: the repetition penalty divides logits by it, so 0 would
+// surface much later as "the model produced invalid logits".
+float positive(const std::string& flag, const std::string& v) {
+  const double d = parse_number(flag, v, 0, kInf, "a finite number > 0");
+  if (!(d > 0) || !(static_cast<float>(d) > 0)) bad(flag, "a finite number > 0", v);
+  return static_cast<float>(d);
 }
 
 int64_t integer64(const std::string& flag, const std::string& v, int64_t lo, int64_t hi) {
@@ -68,6 +79,7 @@ struct FlagSpec {
   const char* help;
   Setter set;
   Shower show_default;   // nullptr: no default shown
+  bool repeatable = false;  // each use adds to a list
 };
 
 std::string fmt_float(float f) {
@@ -168,7 +180,7 @@ const FlagSpec kFlags[] = {
      [](SamplingParams& p, const std::string& f, const std::string& v) { p.penalty_last_n = integer(f, v, -1, kIntMax); },
      [](const SamplingParams& p) { return std::to_string(p.penalty_last_n); }},
     {{"--repeat-penalty", nullptr, nullptr}, "N", "repetition penalty (1.0: off)",
-     [](SamplingParams& p, const std::string& f, const std::string& v) { p.penalty_repeat = real(f, v, 0, kInf); },
+     [](SamplingParams& p, const std::string& f, const std::string& v) { p.penalty_repeat = positive(f, v); },
      [](const SamplingParams& p) { return fmt_float(p.penalty_repeat); }},
     {{"--presence-penalty", nullptr, nullptr}, "N", "presence penalty (0.0: off)",
      [](SamplingParams& p, const std::string& f, const std::string& v) { p.penalty_present = real(f, v, -kInf, kInf); },
@@ -196,7 +208,7 @@ const FlagSpec kFlags[] = {
        if (v == "none") p.dry_sequence_breakers.clear();
        else p.dry_sequence_breakers.push_back(v);
      },
-     [](const SamplingParams&) { return std::string("'\\n' ':' '\"' '*'"); }},
+     [](const SamplingParams&) { return std::string("'\\n' ':' '\"' '*'"); }, true},
     {{"--dynatemp-range", nullptr, nullptr}, "N", "dynamic temperature range (0.0: off)",
      [](SamplingParams& p, const std::string& f, const std::string& v) { p.dynatemp_range = real(f, v, 0, kInf); },
      [](const SamplingParams& p) { return fmt_float(p.dynatemp_range); }},
@@ -213,10 +225,32 @@ const FlagSpec kFlags[] = {
      [](SamplingParams& p, const std::string& f, const std::string& v) { p.mirostat_tau = real(f, v, 0, kInf); },
      [](const SamplingParams& p) { return fmt_float(p.mirostat_tau); }},
     {{"-l", "--logit-bias", nullptr}, "TOKEN_ID(+|-)BIAS", "add BIAS to a token's logit, e.g. 15043+1 or 2-inf",
-     set_logit_bias, nullptr},
+     set_logit_bias, nullptr, true},
 };
 
+const char* canonical_name(const FlagSpec& f) { return f.names[0][1] == '-' ? f.names[0] : f.names[1]; }
+
 }  // namespace
+
+std::vector<cli::Option> sampling_options(SamplingParams& p) {
+  const SamplingParams defaults;
+  std::vector<cli::Option> out;
+  for (const FlagSpec& f : kFlags) {
+    cli::Option o;
+    for (const char* name : f.names) {
+      if (name) o.names.emplace_back(name);
+    }
+    o.metavar = f.metavar ? f.metavar : "";
+    o.help = f.help;
+    o.default_text = f.show_default ? f.show_default(defaults) : "";
+    if (o.default_text.empty() && f.metavar) o.default_text = "none";
+    o.repeatable = f.repeatable;
+    o.section = "sampling (llama.cpp's flags and defaults)";
+    o.set = [&p, &f](const std::string&, const std::string& v) { f.set(p, canonical_name(f), v); };
+    out.push_back(std::move(o));
+  }
+  return out;
+}
 
 bool parse_sampling_flag(const std::string& flag, const std::function<std::string()>& next_value,
                          SamplingParams& p) {
@@ -225,8 +259,7 @@ bool parse_sampling_flag(const std::string& flag, const std::function<std::strin
       if (!name || flag != name) continue;
       const std::string value = f.metavar ? next_value() : std::string();
       // Errors name the long spelling ("-l" reports as --logit-bias).
-      const char* canonical = f.names[0][1] == '-' ? f.names[0] : f.names[1];
-      f.set(p, canonical, value);
+      f.set(p, canonical_name(f), value);
       return true;
     }
   }

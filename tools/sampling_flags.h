@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "options.h"
 #include "sampling/sampler.h"
 
 namespace kestrel {
@@ -20,5 +22,11 @@ bool parse_sampling_flag(const std::string& flag, const std::function<std::strin
 
 // One line per flag with its default, for --help.
 std::string sampling_flags_help();
+
+// The same flags as option-table rows (options.h) storing into `p` (which
+// must outlive them), for a command's parse_command_line: --help then
+// lists them with their defaults, and repeats and conflicts are checked
+// like every other option (--logit-bias and --dry-sequence-breaker repeat).
+std::vector<cli::Option> sampling_options(SamplingParams& p);
 
 }  // namespace kestrel

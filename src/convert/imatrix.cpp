@@ -8,11 +8,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "models/model.h"
@@ -41,15 +41,6 @@ std::vector<float> read_f32(const gguf::Reader& r, const gguf::TensorInfo& t, co
     }
   }
   return v;
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read text file '" + path + "': " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error("error while reading text file '" + path + "'");
-  return ss.str();
 }
 
 // Natural log of the softmax probability of `target` among n logits.
@@ -214,6 +205,7 @@ ImatrixRun compute_imatrix(const Model& model, std::span<const TokenId> tokens, 
   for (int64_t c = 0; c < n_chunks; ++c) {
     std::copy_n(tokens.begin() + c * n_ctx, n_ctx, chunk.begin());
     if (tok.add_bos() && tok.bos() >= 0) chunk[0] = tok.bos();
+    checkpoint(c == 1 ? "chunk" : nullptr);  // a signal stops the run between chunks
     ctx.clear();
     // Logits for every position, as llama-imatrix asks for: output.weight
     // then sees whole chunks, and the perplexity below comes for free.
@@ -237,14 +229,7 @@ ImatrixRun compute_imatrix(const Model& model, std::span<const TokenId> tokens, 
 ImatrixRun compute_imatrix_file(const std::string& model_path, const std::string& text_path,
                                 const std::string& out_path, ImatrixOptions opt) {
   const std::string text = read_text_file(text_path);
-  {
-    // Fail now, not after the whole run, when the output cannot be written.
-    const std::string probe = out_path + ".tmp";
-    std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (!f) throw Error("cannot write '" + out_path + "': " + std::strerror(errno));
-    std::fclose(f);
-    std::remove(probe.c_str());
-  }
+  require_writable_output(out_path);  // fail now, not after the whole run
   const auto model = Model::load(model_path, opt.n_threads);
   const std::vector<TokenId> tokens = model->tokenizer().encode(text, true, false);
   if (opt.dataset.empty()) opt.dataset = text_path;

@@ -17,6 +17,8 @@
 #include "convert/imatrix.h"
 #include "convert/progress_bar.h"
 #include "core/error.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
 #include "core/thread_pool.h"
 #include "quant/quantize.h"
 #include "quant/type_traits.h"
@@ -317,6 +319,7 @@ void convert_tensor(const TensorPlan& p, const uint8_t* src, uint8_t* dst, const
         }
         done.fetch_add(r1 - r0);
         if (ith == 0) on_rows(done.load());
+        if (interrupt_signal() != 0) next.store(n_rows);  // the caller's checkpoint reports it
         std::lock_guard<std::mutex> lock(err_mutex);
         if (!error.empty()) break;
       }
@@ -327,6 +330,7 @@ void convert_tensor(const TensorPlan& p, const uint8_t* src, uint8_t* dst, const
     }
   });
   if (!error.empty()) throw Error(error);
+  checkpoint();
 }
 
 }  // namespace
@@ -365,6 +369,9 @@ QuantizedModel quantize_model(const gguf::Reader& src, const QuantizeOptions& op
   QuantizeStats& st = qm.stats_;
   qm.buffers_.reserve(qm.plan_.size());
   for (const auto& p : qm.plan_) {
+    // Between tensors a signal stops the conversion (nothing is on disk
+    // yet); "convert" (KESTREL_PAUSE_AT) is after the first converted one.
+    checkpoint(st.n_converted == 1 ? "convert" : nullptr);
     const gguf::TensorInfo& info = *src.find_tensor(p.name);
     const uint8_t* in = src.tensor_data(info);
     const uint64_t n_el = static_cast<uint64_t>(info.n_elements());
@@ -400,14 +407,8 @@ QuantizedModel quantize_model(const gguf::Reader& src, const QuantizeOptions& op
 
 QuantizeStats quantize_model_file(const std::string& in, const std::string& out, const QuantizeOptions& opt) {
   const auto reader = gguf::Reader::open(in);
-  {
-    // Fail before the conversion, not after it, when OUT cannot be written.
-    const std::string probe = out + ".tmp";
-    std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (!f) throw Error("cannot write '" + out + "': " + std::strerror(errno));
-    std::fclose(f);
-    std::remove(probe.c_str());
-  }
+  require_writable_output(out);  // fail before the conversion, not after it
+  checkpoint("load");
   QuantizedModel qm = quantize_model(*reader, opt);
   qm.writer().write_file(out);
   return qm.stats();

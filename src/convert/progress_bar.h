@@ -1,9 +1,12 @@
-// A one-line progress bar on stderr for long conversions (quantize, imatrix).
+// Progress on stderr for long work (quantize, imatrix, synth, bench).
 //
-// update() redraws "\r[#####-----]  45% label" at most every 100 ms (and
-// always for 0% and 100%), so calling it per row chunk costs nothing;
-// message() prints a line above the bar (warnings) without garbling it.
-// A disabled bar ignores every call, so callers need no branches.
+// On a terminal, update() redraws "\r[#####-----]  45% label" at most every
+// 100 ms (and always for 0% and 100%), so calling it per row chunk costs
+// nothing; message() prints a line above the bar (warnings) without
+// garbling it. When the stream is not a terminal (a log file, a pipe, CI)
+// there is no "\r": update() prints an ordinary line each time the
+// progress passes another tenth, and message() prints its line. A disabled
+// bar ignores every call, so callers need no branches.
 #pragma once
 
 #include <chrono>
@@ -15,7 +18,9 @@ namespace kestrel {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(bool enabled, std::FILE* out = stderr) : enabled_(enabled), out_(out) {}
+  enum class Style { Auto, Terminal, Lines };  // Auto: Terminal when isatty(out)
+
+  explicit ProgressBar(bool enabled, std::FILE* out = stderr, Style style = Style::Auto);
   ~ProgressBar() { finish(); }
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
@@ -26,12 +31,15 @@ class ProgressBar {
   void message(std::string_view text);
   // Ends the bar's line (idempotent).
   void finish();
+  bool terminal() const { return terminal_; }
 
  private:
   void draw();
   bool enabled_;
   std::FILE* out_;
+  bool terminal_;
   bool drawn_ = false;
+  int last_tenth_ = -1;  // Lines style: the last tenth printed
   double fraction_ = 0;
   std::string label_;
   std::chrono::steady_clock::time_point last_{};

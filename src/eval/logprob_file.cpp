@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 #include "core/error.h"
 
@@ -33,23 +32,17 @@ void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
 }
 
 LogprobWriter::LogprobWriter(const std::string& path, const LogprobFileHeader& h)
-    : path_(path), tmp_(path + ".tmp"), n_vocab_(h.n_vocab), q_(h.n_vocab) {
-  f_ = std::fopen(tmp_.c_str(), "wb");
-  if (!f_) throw Error("cannot create '" + tmp_ + "': " + std::strerror(errno));
-  write_all(f_, kMagic, 8, tmp_);
+    : tmp_(std::make_unique<TempFile>(path)), n_vocab_(h.n_vocab), q_(h.n_vocab) {
+  FILE* f = tmp_->file();
+  write_all(f, kMagic, 8, tmp_->path());
   const uint32_t fields[5] = {kVersion, h.n_vocab, h.n_ctx, h.n_chunks, h.n_scored_per_chunk};
-  write_all(f_, fields, sizeof fields, tmp_);
+  write_all(f, fields, sizeof fields, tmp_->path());
   const uint64_t n = h.tokens.size();
-  write_all(f_, &n, sizeof n, tmp_);
-  write_all(f_, h.tokens.data(), h.tokens.size() * sizeof(TokenId), tmp_);
+  write_all(f, &n, sizeof n, tmp_->path());
+  write_all(f, h.tokens.data(), h.tokens.size() * sizeof(TokenId), tmp_->path());
 }
 
-LogprobWriter::~LogprobWriter() {
-  if (f_) {
-    std::fclose(f_);
-    std::remove(tmp_.c_str());
-  }
-}
+LogprobWriter::~LogprobWriter() = default;  // an uncommitted TempFile removes itself
 
 void LogprobWriter::append(const float* logits) {
   log_softmax(logits, n_vocab_, lp_);
@@ -61,27 +54,15 @@ void LogprobWriter::append(const float* logits) {
     q_[i] = static_cast<uint16_t>(std::lround(v));
   }
   const float hdr[2] = {static_cast<float>(lo), static_cast<float>(step)};
-  write_all(f_, hdr, sizeof hdr, tmp_);
-  write_all(f_, q_.data(), q_.size() * sizeof(uint16_t), tmp_);
+  write_all(tmp_->file(), hdr, sizeof hdr, tmp_->path());
+  write_all(tmp_->file(), q_.data(), q_.size() * sizeof(uint16_t), tmp_->path());
 }
 
-void LogprobWriter::commit() {
-  if (std::fclose(f_) != 0) {
-    f_ = nullptr;
-    std::remove(tmp_.c_str());
-    throw Error("error writing '" + tmp_ + "'");
-  }
-  f_ = nullptr;
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp_.c_str());
-    throw Error("cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(errno));
-  }
-}
+void LogprobWriter::commit() { tmp_->commit(); }
 
 LogprobReader::LogprobReader(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
-  data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const std::string bytes = read_text_file(path);  // a directory or device is an error naming it
+  data_.assign(bytes.begin(), bytes.end());
   const std::string bad = path + " is not a kestrel log-prob file: ";
   if (data_.size() < 8 + 20 + 8 || std::memcmp(data_.data(), kMagic, 8) != 0) throw Error(bad + "bad magic");
   uint32_t fields[5];

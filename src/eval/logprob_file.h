@@ -16,10 +16,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/file_io.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kestrel {
@@ -34,8 +36,9 @@ struct LogprobFileHeader {
 
 class LogprobWriter {
  public:
-  // Writes to PATH.tmp; commit() renames it to PATH. Destroying an
-  // uncommitted writer removes the temporary file.
+  // Writes to a unique PATH.XXXXXX.tmp (core/file_io.h); commit() renames
+  // it to PATH. Destroying an uncommitted writer (an error, an interrupt)
+  // removes the temporary file.
   LogprobWriter(const std::string& path, const LogprobFileHeader& header);
   ~LogprobWriter();
   // Appends one record from a row of n_vocab logits (log-softmax taken here).
@@ -43,8 +46,7 @@ class LogprobWriter {
   void commit();
 
  private:
-  std::string path_, tmp_;
-  FILE* f_ = nullptr;
+  std::unique_ptr<TempFile> tmp_;
   uint32_t n_vocab_;
   std::vector<uint16_t> q_;
   std::vector<double> lp_;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "eval/logprob_file.h"
 
 namespace kestrel {
@@ -98,6 +99,10 @@ PerplexityResult evaluate_perplexity(const Model& model, std::span<const TokenId
   for (int64_t c = 0; c < n_chunks; ++c) {
     std::copy_n(tokens.begin() + c * n_ctx, n_ctx, chunk.begin());
     if (tok.add_bos() && tok.bos() >= 0) chunk[0] = tok.bos();
+    // A signal stops the run between chunks; the KLD base's temporary file
+    // goes with the writer. "chunk" (KESTREL_PAUSE_AT) is the second chunk:
+    // one is scored and, when saving a base, written.
+    checkpoint(c == 1 ? "chunk" : nullptr);
     ctx.clear();
     ctx.decode(chunk, true);
     for (int64_t j = first; j < n_ctx - 1; ++j) {

@@ -49,10 +49,13 @@ void Reader::release_pages(const void* p, size_t n) const {
 std::unique_ptr<Reader> Reader::open(const std::string& path) {
   std::unique_ptr<Reader> r(new Reader());
   r->path_ = path;
-  FdGuard fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+  // rejected below as not a regular file); it changes nothing for mmap.
+  FdGuard fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (fd.fd < 0) throw Error("GGUF: cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) throw Error("GGUF: cannot stat '" + path + "': " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error("GGUF: '" + path + "' is a directory, not a file");
   if (!S_ISREG(st.st_mode)) throw Error("GGUF: '" + path + "' is not a regular file");
   r->size_ = static_cast<size_t>(st.st_size);
   if (r->size_ > 0) {

@@ -16,6 +16,8 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
 #include "gguf/byte_cursor.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_type_sizes.h"
@@ -123,11 +125,14 @@ struct CountingSink {
 };
 
 // Streams to a FILE*, remembering the first error (checked once at the end).
+// Large writes (tensor data) are interruption points: a signal stops the
+// write there and the temporary file is removed.
 struct FileSink {
   std::FILE* f;
   bool ok = true;
   int err = 0;
   void write(const void* p, size_t n) {
+    if (n >= 4096) checkpoint("write");
     if (ok && n > 0 && std::fwrite(p, 1, n, f) != n) {
       ok = false;
       err = errno;
@@ -320,34 +325,11 @@ std::vector<uint8_t> Writer::to_bytes() const {
 }
 
 void Writer::write_file(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Error("GGUF writer: cannot create '" + tmp + "': " + std::strerror(errno));
-  FileSink sink{f};
-  try {
-    serialize(sink);
-  } catch (...) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (sink.ok && std::fflush(f) != 0) {
-    sink.ok = false;
-    sink.err = errno;
-  }
-  if (std::fclose(f) != 0 && sink.ok) {
-    sink.ok = false;
-    sink.err = errno;
-  }
-  if (!sink.ok) {
-    std::remove(tmp.c_str());
-    throw Error("GGUF writer: writing '" + tmp + "' failed: " + std::strerror(sink.err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw Error("GGUF writer: cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(err));
-  }
+  TempFile tmp(path);  // removed on every way out but commit()
+  FileSink sink{tmp.file()};
+  serialize(sink);
+  if (!sink.ok) throw Error("GGUF writer: writing '" + tmp.path() + "' failed: " + std::strerror(sink.err));
+  tmp.commit();
 }
 
 }  // namespace kestrel::gguf

@@ -3,7 +3,8 @@
 // Collects metadata and tensors, then writes a file that ggml's reader
 // accepts: keys in insertion order, tensor infos in insertion order, data
 // offsets as the running sum of sizes padded to general.alignment (default
-// 32). write_file() writes to PATH.tmp and renames, so a failed write never
+// 32). write_file() writes to a unique PATH.XXXXXX.tmp (core/file_io.h) and
+// renames it, so a failed or interrupted write never
 // leaves a half-written file behind. Setting a key that is already set
 // replaces its value and keeps its position. Setting general.alignment (u32,
 // a power of two) changes the padding; anything else there makes the write

@@ -1,6 +1,8 @@
 // Model loading: GGUF keys -> ModelConfig, tensors -> weight views (model.h).
 #include "models/model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -23,59 +25,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, int n_threads) {
   std::unique_ptr<Model> m(new Model());
   m->reader_ = gguf::Reader::open(path);
   m->load_config();
-  m->tokenizer_ = Tokenizer::from_gguf(*m->reader_);
+  try {
+    m->tokenizer_ = Tokenizer::from_gguf(*m->reader_);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    throw Error(what.rfind(path, 0) == 0 ? what : path + ": " + what);  // name the file once
+  }
+  m->check_vocab_size();
   m->load_weights();
   m->pack_weights(n_threads > 0 ? n_threads : default_thread_count());
   return m;
-}
-
-void Model::load_config() {
-  const gguf::Reader& r = *reader_;
-  const auto arch = r.get_string("general.architecture");
-  if (!arch) throw Error(r.path() + ": missing general.architecture");
-  arch_ = find_architecture(*arch);
-  if (!arch_) {
-    throw Error(r.path() + ": unsupported architecture '" + std::string(*arch) +
-                "' (kestrel runs: " + supported_architecture_list() + ")");
-  }
-  ModelConfig& c = config_;
-  c.arch = std::string(*arch);
-  c.name = std::string(r.get_string_or("general.name", ""));
-  const std::string p = c.arch + ".";
-  auto need = [&](const std::string& key) {
-    const auto v = r.get_int(p + key);
-    if (!v) throw Error(r.path() + ": missing required key " + p + key);
-    if (*v <= 0) throw Error(r.path() + ": key " + p + key + " must be positive");
-    return *v;
-  };
-  c.n_embd = need("embedding_length");
-  c.n_layer = need("block_count");
-  c.n_ff = need("feed_forward_length");
-  c.n_head = need("attention.head_count");
-  c.n_ctx_train = need("context_length");
-  c.n_head_kv = r.get_int_or(p + "attention.head_count_kv", c.n_head);
-  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0) {
-    throw Error(r.path() + ": attention.head_count_kv (" + std::to_string(c.n_head_kv) +
-                ") must divide head_count (" + std::to_string(c.n_head) + ")");
-  }
-  c.head_dim = r.get_int_or(p + "attention.key_length", c.n_embd / c.n_head);
-  const int64_t v_len = r.get_int_or(p + "attention.value_length", c.head_dim);
-  if (v_len != c.head_dim) throw Error(r.path() + ": key_length != value_length is not supported");
-  c.rms_eps = static_cast<float>(r.get_float_or(p + "attention.layer_norm_rms_epsilon", 1e-5));
-  c.n_rot = static_cast<int>(r.get_int_or(p + "rope.dimension_count", c.head_dim));
-  if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2) {
-    throw Error(r.path() + ": invalid rope.dimension_count " + std::to_string(c.n_rot));
-  }
-  c.rope_base = static_cast<float>(r.get_float_or(p + "rope.freq_base", 10000.0));
-  const std::string scaling(r.get_string_or(p + "rope.scaling.type", "none"));
-  if (scaling == "linear") {
-    const double f = r.get_float_or(p + "rope.scaling.factor", 1.0);
-    if (f > 0) c.rope_freq_scale = static_cast<float>(1.0 / f);
-  } else if (scaling != "none" && scaling != "") {
-    throw Error(r.path() + ": rope scaling '" + scaling + "' is not supported yet");
-  }
-  c.rope_style = arch_->rope_style;
-  c.qkv_bias = arch_->qkv_bias;
 }
 
 const float* Model::f32_vector(const std::string& name, int64_t n, bool required) {
@@ -88,10 +47,23 @@ const float* Model::f32_vector(const std::string& name, int64_t n, bool required
     throw Error(reader_->path() + ": tensor '" + name + "' has shape " + shape_str(t->ne) +
                 ", expected " + std::to_string(n) + " elements");
   }
-  if (t->type == DType::F32) return reinterpret_cast<const float*>(reader_->tensor_data(*t));
-  owned_.emplace_back(static_cast<size_t>(n));
-  type_traits(t->type).to_float(reader_->tensor_data(*t), owned_.back().data(), n);
-  return owned_.back().data();
+  const float* v = nullptr;
+  if (t->type == DType::F32) {
+    v = reinterpret_cast<const float*>(reader_->tensor_data(*t));
+  } else {
+    owned_.emplace_back(static_cast<size_t>(n));
+    type_traits(t->type).to_float(reader_->tensor_data(*t), owned_.back().data(), n);
+    v = owned_.back().data();
+  }
+  // Norm weights, biases and RoPE factors are small; one NaN among them
+  // would turn every logit into NaN, so they are checked here.
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) {
+      throw Error(reader_->path() + ": tensor '" + name + "' holds a non-finite value (" + std::to_string(v[i]) +
+                  ") at index " + std::to_string(i));
+    }
+  }
+  return v;
 }
 
 WeightMatrix Model::matrix(const std::string& name, int64_t n_in, int64_t n_out, bool required) {
@@ -127,6 +99,12 @@ void Model::load_weights() {
   w.output = matrix("output.weight", c.n_embd, c.n_vocab, false);
   if (!w.output.data) w.output = w.tok_embd;  // tied embeddings
   w.rope_freqs = f32_vector("rope_freqs.weight", c.n_rot / 2, false);
+  for (int64_t i = 0; w.rope_freqs && i < c.n_rot / 2; ++i) {
+    if (!(w.rope_freqs[i] > 0.0f)) {  // RoPE divides by these factors
+      throw Error(reader_->path() + ": rope_freqs.weight[" + std::to_string(i) + "] = " +
+                  std::to_string(w.rope_freqs[i]) + ": RoPE factors must be positive");
+    }
+  }
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t i = 0; i < c.n_layer; ++i) {
     LayerWeights& L = w.layers[static_cast<size_t>(i)];

@@ -2,8 +2,10 @@
 //
 // Weights are used in place from the memory-mapped file; only small f32
 // vectors stored in another type (rare norm weights) are converted into
-// owned buffers. Loading validates every tensor's shape against the
-// hyper-parameters and names the first mismatch.
+// owned buffers. Loading validates every hyper-parameter (models/model_keys.h:
+// type, range, consistency with the other keys and the tensor shapes, the
+// error naming the key and its value), then every tensor's shape, and that
+// the small f32 vectors (norms, biases, RoPE factors) are finite.
 #pragma once
 
 #include <memory>
@@ -18,6 +20,8 @@
 #include "tokenizer/tokenizer.h"
 
 namespace kestrel {
+
+class KeyReader;
 
 struct LayerWeights {
   const float* attn_norm = nullptr;      // [n_embd]
@@ -55,7 +59,13 @@ class Model {
 
  private:
   Model() = default;
+  // model_hparams.cpp: the keys, each checked against the tensors it sizes
+  // as soon as it is read, so the wrong key is the one named.
   void load_config();
+  void read_sizes(const KeyReader& k);
+  void read_heads(const KeyReader& k);
+  void read_norm_and_rope(const KeyReader& k);
+  void check_vocab_size() const;
   void load_weights();
   void pack_weights(int n_threads);
   const float* f32_vector(const std::string& name, int64_t n, bool required);

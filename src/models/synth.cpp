@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/thread_pool.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
@@ -191,6 +192,7 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
     out.push_back(std::move(t));
   }
   for (size_t si = 0; si < specs.size(); ++si) {
+    checkpoint(si == 1 ? "generate" : nullptr);  // a signal stops here, before anything is written
     const Spec& sp = specs[si];
     const bool matrix = sp.n_out > 0;
     const int64_t rows = matrix ? sp.n_out : 1;
@@ -221,13 +223,9 @@ void write_synthetic_model(const SynthOptions& opt, const std::string& path) {
         tt.from_float(row.data(), t.bytes.data() + static_cast<size_t>(r) * rb, sp.n_in);
       }
     });
-    if (opt.progress) {
-      std::fprintf(stderr, "\r[%zu/%zu] %-32s %-5.*s", si + 1, specs.size(), sp.name.c_str(),
-                   static_cast<int>(tt.name.size()), tt.name.data());
-    }
+    if (opt.on_progress) opt.on_progress(si + 1, specs.size(), sp.name);
     out.push_back(std::move(t));
   }
-  if (opt.progress) std::fprintf(stderr, "\n");
   for (const auto& t : out) w.add_tensor(t.name, t.ne, t.type, t.bytes.data(), t.bytes.size());
   w.write_file(path);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,10 +37,13 @@ struct SynthOptions {
   std::string vocab_path;   // copy tokenizer.* from this GGUF (empty: generate)
   uint64_t seed = 42;
   int n_threads = 0;
-  bool progress = false;    // print progress to stderr
+  // Called after each tensor is generated (the CLI draws a progress bar).
+  std::function<void(size_t done, size_t total, std::string_view tensor)> on_progress;
 };
 
 // Builds the model and writes it to `path` (via a temporary file + rename).
+// A signal (core/interrupt.h) stops it between tensors or during the write,
+// leaving nothing behind.
 void write_synthetic_model(const SynthOptions& opt, const std::string& path);
 
 }  // namespace kestrel

@@ -220,7 +220,9 @@ float run_stages(SamplerChain::State& s, RowEngine& e, const float* logits, Rng&
       case SamplerType::Penalties:
         resolve();
         for (const auto& [token, count] : s.penalties.counts()) {
-          edited |= edit_token(e, token, [&](float v) { return s.penalties.apply(v, count); });
+          // Captured through a copy: clang 14 (the fuzz build) cannot capture structured bindings.
+          const auto n = count;
+          edited |= edit_token(e, token, [&](float v) { return s.penalties.apply(v, n); });
         }
         if (edited) e.values_changed();
         break;
@@ -228,7 +230,8 @@ float run_stages(SamplerChain::State& s, RowEngine& e, const float* logits, Rng&
         resolve();
         s.dry.penalties(s.dry_edits);
         for (const auto& [token, pen] : s.dry_edits) {
-          edited |= edit_token(e, token, [&](float v) { return v - pen; });
+          const auto d = pen;  // see above
+          edited |= edit_token(e, token, [&](float v) { return v - d; });
         }
         if (edited) e.values_changed();
         break;

@@ -1,6 +1,7 @@
 // Loading the vocabulary arrays and special-token keys from GGUF metadata.
 #include "tokenizer/vocab.h"
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -62,7 +63,12 @@ void read_scores(Vocab& v, const gguf::Reader& r) {
   const size_t n = v.texts.size();
   if (a->elem_type == gguf::ValueType::F32 || a->elem_type == gguf::ValueType::F64) {
     if (a->floats.size() < n) throw Error("tokenizer.ggml.scores has fewer entries than tokens");
-    for (size_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(a->floats[i]);
+    for (size_t i = 0; i < n; ++i) {
+      v.scores[i] = static_cast<float>(a->floats[i]);
+      // Scores order the SPM merges; a NaN breaks that order (and the
+      // priority queue's strict weak ordering) silently.
+      if (std::isnan(v.scores[i])) throw Error("tokenizer.ggml.scores[" + std::to_string(i) + "] = nan: must be a number");
+    }
   } else if (a->elem_type == gguf::ValueType::I32) {
     if (a->ints.size() < n) throw Error("tokenizer.ggml.scores has fewer entries than tokens");
     for (size_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(a->ints[i]);

@@ -78,7 +78,7 @@ TEST_F(Cli, BadInputIsAClearErrorWithStatus1) {
       {"inspect " + model_ + " --bogus", "unknown argument '--bogus'"},
       {"synth --shape gpt-9 --type Q4_0 -o " + tmp("x.gguf"), "unknown shape 'gpt-9'"},
       {"synth --shape tiny --type Q7_7 -o " + tmp("x.gguf"), "unknown type 'Q7_7'"},
-      {"bench -m " + model_ + " -p 16 -n 0 -d 100000000 -r 1", "-d: depths must be in"},
+      {"bench -m " + model_ + " -p 16 -n 0 -d 100000000 -r 1", "option -d: 100000000 is out of range [0, 16777216]"},
       {"perplexity -m " + model_ + " -f /nonexistent.txt", "cannot open"},
       {"tokenize -m " + corrupt + " -p hi", "error: "},
   };

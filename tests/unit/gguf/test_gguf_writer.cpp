@@ -3,6 +3,7 @@
 // llama.cpp-written golden files.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/interrupt.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "gguf_test_util.h"
@@ -158,6 +160,15 @@ TEST(GgufWriter, SetReplacesInPlace) {
   EXPECT_EQ(r->get_float("a"), 2.0);
 }
 
+// Names of the temporary files (*.tmp) left in `dir`.
+std::vector<std::string> tmp_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".tmp") out.push_back(e.path().string());
+  }
+  return out;
+}
+
 TEST(GgufWriter, WriteFileIsAtomic) {
   SampleData d;
   const std::string dir = temp_dir();
@@ -166,7 +177,7 @@ TEST(GgufWriter, WriteFileIsAtomic) {
   w.set_string("general.architecture", "llama");
   w.add_tensor("x", {8}, DType::F32, d.f32.data(), d.f32.size());
   w.write_file(path);
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_TRUE(tmp_files(dir).empty());
   EXPECT_EQ(read_all(path), w.to_bytes());
   auto r = Reader::open(path);
   EXPECT_EQ(r->path(), path);
@@ -182,14 +193,36 @@ TEST(GgufWriter, WriteFileIsAtomic) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot rename"), std::string::npos) << e.what();
   }
-  EXPECT_FALSE(std::filesystem::exists(blocker + ".tmp"));
+  EXPECT_TRUE(tmp_files(dir).empty());
   // A bad alignment throws before anything is left behind.
   Writer bad;
   bad.set_u32("general.alignment", 3);
   EXPECT_THROW(bad.write_file(dir + "/bad.gguf"), Error);
-  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.gguf.tmp"));
+  EXPECT_TRUE(tmp_files(dir).empty());
   EXPECT_FALSE(std::filesystem::exists(dir + "/bad.gguf"));
   EXPECT_THROW(w.write_file(dir + "/no/such/dir/x.gguf"), Error);
+  std::filesystem::remove_all(dir);
+}
+
+// A signal during the write (core/interrupt.h) stops it at the next tensor:
+// Interrupted, not kestrel::Error, and the earlier file is untouched.
+TEST(GgufWriter, InterruptedWriteLeavesTheOldFileAndNoTemporary) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/m.gguf";
+  std::vector<uint8_t> big(1 << 16, 0x7f);
+  Writer w;
+  w.set_string("general.architecture", "llama");
+  w.add_tensor("x", {static_cast<int64_t>(big.size() / 4)}, DType::F32, big.data(), big.size());
+  w.write_file(path);
+  const std::vector<uint8_t> before = read_all(path);
+  Writer w2;
+  w2.set_string("general.architecture", "qwen2");
+  w2.add_tensor("y", {static_cast<int64_t>(big.size() / 4)}, DType::F32, big.data(), big.size());
+  kestrel::testing::simulate_interrupt(SIGTERM);
+  EXPECT_THROW(w2.write_file(path), kestrel::Interrupted);
+  kestrel::testing::reset_interrupt();
+  EXPECT_EQ(read_all(path), before);
+  EXPECT_TRUE(tmp_files(dir).empty());
   std::filesystem::remove_all(dir);
 }
 
@@ -227,7 +260,7 @@ TEST(GgufReaderOpen, RejectsDirectoryAndEmptyFileNamingThePath) {
     }
     return "";
   };
-  EXPECT_NE(message(dir).find("is not a regular file"), std::string::npos) << message(dir);
+  EXPECT_NE(message(dir).find("is a directory, not a file"), std::string::npos) << message(dir);
   const std::string empty = dir + "/empty.gguf";
   std::ofstream(empty).close();
   const std::string msg = message(empty);
