@@ -22,6 +22,7 @@
 #include "core/file_io.h"
 #include "core/interrupt.h"
 #include "options.h"
+#include "roofline.h"
 #include "perf/hardware_peaks.h"
 #include "runtime/context.h"
 
@@ -41,59 +42,6 @@ struct Row {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Bytes one decode step reads: every weight it uses (one row of the token
-// embedding), the output matrix, and the f16 K and V cache up to `depth`.
-double tg_bytes_per_token(const Model& m, double mean_depth) {
-  const ModelConfig& c = m.config();
-  double bytes = 0;
-  for (const auto& t : m.gguf().tensors()) {
-    if (t.name == "token_embd.weight") bytes += static_cast<double>(t.nbytes) / static_cast<double>(c.n_vocab);
-    else bytes += static_cast<double>(t.nbytes);
-  }
-  if (!m.gguf().find_tensor("output.weight")) bytes += static_cast<double>(m.weights().output.row_bytes()) * c.n_vocab;
-  bytes += static_cast<double>(c.n_layer) * 2.0 * mean_depth * static_cast<double>(c.kv_dim()) * 2.0;
-  return bytes;
-}
-
-// Operations of a prompt of n tokens starting at depth d: 2 per multiply-add
-// of every matrix product (attention included), the output matrix once.
-double pp_ops(const Model& m, int64_t n, int64_t d) {
-  const ModelConfig& c = m.config();
-  double per_token = 0;
-  for (const LayerWeights& L : m.weights().layers) {
-    for (const WeightMatrix* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
-      per_token += 2.0 * static_cast<double>(w->n_in) * static_cast<double>(w->n_out);
-    }
-  }
-  double attn = 0;  // QK^T and PV: 2 products of head_dim per key, per head, per layer
-  for (int64_t p = d; p < d + n; ++p) {
-    attn += 2.0 * 2.0 * static_cast<double>(c.n_head * c.head_dim) * static_cast<double>(p + 1) * c.n_layer;
-  }
-  return per_token * static_cast<double>(n) + attn + 2.0 * static_cast<double>(c.n_vocab * c.n_embd);
-}
-
-bool weights_quantized(const Model& m) { return m.weights().layers.front().wq.tt->is_quantized; }
-
-std::string human_size(double bytes) {
-  char buf[32];
-  if (bytes >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
-  else std::snprintf(buf, sizeof buf, "%.2f MiB", bytes / (1024.0 * 1024));
-  return buf;
-}
-
-std::string human_params(double n) {
-  char buf[32];
-  if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
-  else std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
-  return buf;
-}
-
-void fill_random(std::vector<TokenId>& v, int64_t n, int64_t n_vocab, std::mt19937& rng) {
-  std::uniform_int_distribution<TokenId> dist(0, static_cast<TokenId>(n_vocab - 1));
-  v.resize(static_cast<size_t>(n));
-  for (auto& t : v) t = dist(rng);
 }
 
 // --split: per token, the matrix products (and, for tg, the rate at which
@@ -211,19 +159,9 @@ int cmd_bench(Args& args) {
   for (const std::string& m : models) require_readable_input(m);  // before minutes of probing
 
   // The limits are probed before the tests and again after them; each
-  // fraction uses the better probe (best_of: other tenants only slow a
-  // probe down).
+  // fraction uses the better probe.
   std::map<int64_t, HardwarePeaks> peaks;
-  auto probe = [&](const char* when) {
-    for (int64_t t : threads) {
-      checkpoint();
-      std::fprintf(stderr, "measuring hardware limits with %lld threads (%s)...\n", static_cast<long long>(t), when);
-      const HardwarePeaks hp = measure_hardware_peaks(static_cast<int>(t));
-      std::fprintf(stderr, "  read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s\n",
-                   hp.read_bandwidth / 1e9, hp.f32_peak / 1e9, hp.int8_peak / 1e9);
-      peaks[t] = peaks.count(t) ? best_of(peaks[t], hp) : hp;
-    }
-  };
+  auto probe = [&](const char* when) { probe_hardware(peaks, threads, when); };
   probe("before the tests");
 
   std::vector<Row> rows;
