@@ -24,7 +24,7 @@ constexpr Validate kCommands[] = {
     kestrel::cli::validate_inspect_args,  kestrel::cli::validate_tokenize_args,
     kestrel::cli::validate_synth_args,    kestrel::cli::validate_bench_args,
     kestrel::cli::validate_perplexity_args, kestrel::cli::validate_quantize_args,
-    kestrel::cli::validate_imatrix_args,
+    kestrel::cli::validate_imatrix_args,  kestrel::cli::validate_batched_bench_args,
 };
 
 }  // namespace

@@ -30,6 +30,7 @@ constexpr Subcommand kSubcommands[] = {
     {"tokenize", kestrel::cli::cmd_tokenize, "print the token ids of a prompt"},
     {"synth", kestrel::cli::cmd_synth, "write a random-weight model of a real shape"},
     {"bench", kestrel::cli::cmd_bench, "measure prompt and generation speed (llama-bench method)"},
+    {"batched-bench", kestrel::cli::cmd_batched_bench, "measure many sequences decoded together (llama-batched-bench method)"},
     {"perplexity", kestrel::cli::cmd_perplexity, "perplexity and KL divergence (llama-perplexity method)"},
     {"quantize", kestrel::cli::cmd_quantize, "quantize a GGUF model (llama-quantize types and mixes)"},
     {"imatrix", kestrel::cli::cmd_imatrix, "collect an importance matrix for quantize (llama-imatrix format)"},
@@ -38,7 +39,7 @@ constexpr Subcommand kSubcommands[] = {
 void usage(std::FILE* out) {
   std::fprintf(out, "usage: kestrel <command> [options]\n       kestrel --version\n\ncommands:\n");
   for (const auto& s : kSubcommands) {
-    std::fprintf(out, "  %-10.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
+    std::fprintf(out, "  %-13.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
                  static_cast<int>(s.help.size()), s.help.data());
   }
   std::fprintf(out, "\nrun `kestrel <command> --help` for a command's options\n");
