@@ -177,6 +177,7 @@ int cmd_run(Args& args) {
   cp.n_ctx = o.n_ctx;
   cp.n_threads = o.threads;
   Context ctx(*model, cp);
+  std::fprintf(stderr, "%s\n", kv_cache_summary(ctx.engine().kv()).c_str());
   const Tokenizer& tok = model->tokenizer();
   const auto tokens = tok.encode(o.prompt, true, false);
   if (tokens.empty()) throw Error("the prompt produced no tokens");

@@ -296,4 +296,13 @@ void KvCache::publish(int32_t s) {
   }
 }
 
+std::string kv_cache_summary(const KvCache& kv) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "kv cache: %lld positions (%d sequence%s, up to %lld each), %.1f MiB, %.1f KiB per token, %s, pages of %d",
+                static_cast<long long>(kv.n_slots()), kv.max_seqs(), kv.max_seqs() == 1 ? "" : "s",
+                static_cast<long long>(kv.max_seq_slots()), static_cast<double>(kv.bytes()) / (1 << 20),
+                kv.bytes_per_token() / 1024.0, std::string(kv.format().name).c_str(), kv.page_slots());
+  return buf;
+}
+
 }  // namespace kestrel

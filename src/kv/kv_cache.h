@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "kv/kv_format.h"
@@ -123,5 +124,10 @@ class KvCache {
   std::unique_ptr<PrefixCache> prefix_;
   std::vector<Seq> seqs_;
 };
+
+// One line for start-up: positions, sequences, memory, bytes per token,
+// page size and format ("kv cache: 4096 positions (1 sequence), 128.0 MiB,
+// 32.0 KiB per token, f16, pages of 64").
+std::string kv_cache_summary(const KvCache& kv);
 
 }  // namespace kestrel
