@@ -196,10 +196,7 @@ void check_bench(BenchOptions& o) {
 
 }  // namespace
 
-void validate_bench_args(Args& args) {
-  BenchOptions o;
-  parse_options(args, o, bench_command_line, check_bench, false);
-}
+void validate_bench_args(Args& args) { validate_options(args, bench_command_line, check_bench); }
 
 int cmd_bench(Args& args) {
   BenchOptions o;

@@ -73,10 +73,7 @@ void check_inspect(InspectOptions& o) {
 
 }  // namespace
 
-void validate_inspect_args(Args& args) {
-  InspectOptions o;
-  parse_options(args, o, inspect_command_line, check_inspect, false);
-}
+void validate_inspect_args(Args& args) { validate_options(args, inspect_command_line, check_inspect); }
 
 int cmd_inspect(Args& args) {
   InspectOptions o;
