@@ -150,7 +150,10 @@ struct BenchOptions {
 
 std::string list_text(const std::vector<int64_t>& v) {
   std::string s;
-  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  for (int64_t x : v) {
+    if (!s.empty()) s += ',';  // appended, not `"," + to_string(x)`: GCC 12 -Wrestrict false positive
+    s += std::to_string(x);
+  }
   return s;
 }
 
