@@ -98,7 +98,10 @@ struct BenchOptions {
 
 std::string list_text(const std::vector<int64_t>& v) {
   std::string s;
-  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  for (int64_t x : v) {
+    if (!s.empty()) s += ',';  // appended, not `"," + to_string(x)`: GCC 12 -Wrestrict false positive
+    s += std::to_string(x);
+  }
   return s;
 }
 
@@ -144,10 +147,7 @@ void check_bench(BenchOptions& o) {
 
 }  // namespace
 
-void validate_bench_args(Args& args) {
-  BenchOptions o;
-  parse_options(args, o, bench_command_line, check_bench, false);
-}
+void validate_bench_args(Args& args) { validate_options(args, bench_command_line, check_bench); }
 
 int cmd_bench(Args& args) {
   BenchOptions o;

@@ -27,27 +27,23 @@ CommandLine imatrix_command_line(ImatrixCliOptions& o) {
   cl.usage = "imatrix -m M.gguf -f TEXT [-o imatrix.gguf] [-c 512] [--chunks N] [-b B] [-t N] [--process-output]";
   cl.description = "Collects an importance matrix for `kestrel quantize --imatrix` (llama-imatrix's method and format).";
   cl.options = {
-      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
-      required(string_option({"-f", "--file"}, "TEXT", "calibration text (a file or a pipe)", o.text_path)),
+      model_option(o.model_path),
+      text_file_option("TEXT", "calibration text (a file or a pipe)", o.text_path),
       string_option({"-o", "--output"}, "FILE", "output imatrix (GGUF)", o.out_path),
-      int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", o.opt.n_ctx, 4, 1 << 20),
-      int_option({"--chunks"}, "N", "chunks to process (-1: all)", o.opt.n_chunks, -1, INT32_MAX),
-      int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", o.opt.n_batch, 0,
-                 1 << 20),
       threads_option(o.opt.n_threads),
       switch_option({"--process-output"}, "collect output.weight too (llama.cpp skips it by default)",
                     o.opt.process_output),
       force_option(o.force),
   };
+  const auto chunks = chunk_options("process", o.opt.n_ctx, o.opt.n_chunks, o.opt.n_batch);
+  cl.options.insert(cl.options.begin() + 3,  // after -m, -f, -o in --help
+                    chunks.begin(), chunks.end());
   return cl;
 }
 
 }  // namespace
 
-void validate_imatrix_args(Args& args) {
-  ImatrixCliOptions o;
-  parse_options(args, o, imatrix_command_line, nullptr, false);
-}
+void validate_imatrix_args(Args& args) { validate_options(args, imatrix_command_line, nullptr); }
 
 int cmd_imatrix(Args& args) {
   ImatrixCliOptions o;

@@ -13,10 +13,13 @@ namespace kestrel::cli {
 namespace {
 
 // Metadata strings are arbitrary bytes: control characters are escaped so
-// a hostile file cannot drive the terminal (text_escape.h).
-std::string escape(std::string_view s, size_t max_len) {
-  std::string out = escape_text(s.substr(0, max_len), '"');
+// a hostile file cannot drive the terminal (text_escape.h). Built by
+// appending: `"\"" + std::string&&` trips GCC 12's -Wrestrict false positive.
+std::string quoted(std::string_view s, size_t max_len) {
+  std::string out = "\"";
+  out += escape_text(s.substr(0, max_len), '"');
   if (s.size() > max_len) out += "...";
+  out += '"';
   return out;
 }
 
@@ -24,7 +27,7 @@ std::string scalar_text(const gguf::Scalar& s) {
   return std::visit(
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string_view>) return "\"" + escape(v, 120) + "\"";
+        if constexpr (std::is_same_v<T, std::string_view>) return quoted(v, 120);
         else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
         else if constexpr (std::is_floating_point_v<T>) {
           char buf[64];
@@ -37,12 +40,14 @@ std::string scalar_text(const gguf::Scalar& s) {
 
 std::string array_text(const gguf::Array& a) {
   const size_t n = a.size();
-  std::string out = "[" + std::string(gguf::value_type_name(a.elem_type)) + " x " + std::to_string(n) + "]";
+  std::string out = "[";  // appended for GCC 12's -Wrestrict false positive (see quoted())
+  out += gguf::value_type_name(a.elem_type);
+  out += " x " + std::to_string(n) + "]";
   const size_t show = n < 6 ? n : 6;
   out += " [";
   for (size_t i = 0; i < show; ++i) {
     if (i) out += ", ";
-    if (!a.strings.empty()) out += "\"" + escape(a.strings[i], 40) + "\"";
+    if (!a.strings.empty()) out += quoted(a.strings[i], 40);
     else if (!a.floats.empty()) out += std::to_string(a.floats[i]);
     else if (!a.ints.empty()) out += std::to_string(a.ints[i]);
   }
@@ -73,10 +78,7 @@ void check_inspect(InspectOptions& o) {
 
 }  // namespace
 
-void validate_inspect_args(Args& args) {
-  InspectOptions o;
-  parse_options(args, o, inspect_command_line, check_inspect, false);
-}
+void validate_inspect_args(Args& args) { validate_options(args, inspect_command_line, check_inspect); }
 
 int cmd_inspect(Args& args) {
   InspectOptions o;

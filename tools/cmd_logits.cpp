@@ -67,23 +67,19 @@ CommandLine logits_command_line(LogitsOptions& o) {
       "For each non-empty line of the prompts file: the top logits at every prompt position and a greedy\n"
       "continuation with its margins, as JSON in the layout of llama.cpp's golden files.";
   cl.options = {
-      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
-      required(string_option({"-f", "--file"}, "PROMPTS.txt", "one prompt per line", o.prompts_path)),
+      model_option(o.model_path),
+      text_file_option("PROMPTS.txt", "one prompt per line", o.prompts_path),
       int_option({"--top"}, "N", "logits listed per position", o.top, 1, 1000),
       int_option({"--greedy"}, "N", "greedy continuation length", o.greedy, 0, 100000),
       threads_option(o.threads),
-      int_option({"-c", "--ctx-size"}, "N", "context size (0: min(4096, the model's trained context))", o.n_ctx, 0,
-                 1 << 24),
+      ctx_size_option(o.n_ctx),
   };
   return cl;
 }
 
 }  // namespace
 
-void validate_logits_args(Args& args) {
-  LogitsOptions o;
-  parse_options(args, o, logits_command_line, nullptr, false);
-}
+void validate_logits_args(Args& args) { validate_options(args, logits_command_line, nullptr); }
 
 int cmd_logits(Args& args) {
   LogitsOptions o;

@@ -38,12 +38,8 @@ CommandLine perplexity_command_line(PerplexityCliOptions& o) {
       "llama-perplexity's method. With --kl-divergence-base F alone the run saves this model's log-probs\n"
       "to F; adding --kl-divergence compares this model against F instead.";
   cl.options = {
-      required(string_option({"-m", "--model"}, "FILE", "model", o.model_path)),
-      required(string_option({"-f", "--file"}, "TEXT", "text to score (a file or a pipe)", o.text_path)),
-      int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", o.opt.n_ctx, 4, 1 << 20),
-      int_option({"--chunks"}, "N", "chunks to score (-1: all)", o.opt.n_chunks, -1, INT32_MAX),
-      int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", o.opt.n_batch, 0,
-                 1 << 20),
+      model_option(o.model_path),
+      text_file_option("TEXT", "text to score (a file or a pipe)", o.text_path),
       threads_option(o.opt.n_threads),
       string_option({"--kl-divergence-base"}, "F", "KLD base file to write (or, with --kl-divergence, to read)",
                     o.base_path),
@@ -51,6 +47,9 @@ CommandLine perplexity_command_line(PerplexityCliOptions& o) {
       switch_option({"--json"}, "print the result as JSON", o.json_out),
       force_option(o.force),
   };
+  const auto chunks = chunk_options("score", o.opt.n_ctx, o.opt.n_chunks, o.opt.n_batch);
+  cl.options.insert(cl.options.begin() + 2,  // after -m, -f in --help
+                    chunks.begin(), chunks.end());
   return cl;
 }
 
@@ -62,8 +61,7 @@ void check_perplexity(PerplexityCliOptions& o) {
 }  // namespace
 
 void validate_perplexity_args(Args& args) {
-  PerplexityCliOptions o;
-  parse_options(args, o, perplexity_command_line, check_perplexity, false);
+  validate_options(args, perplexity_command_line, check_perplexity);
 }
 
 int cmd_perplexity(Args& args) {

@@ -69,10 +69,7 @@ void check_quantize(QuantizeCliOptions& o) {
 
 }  // namespace
 
-void validate_quantize_args(Args& args) {
-  QuantizeCliOptions o;
-  parse_options(args, o, quantize_command_line, check_quantize, false);
-}
+void validate_quantize_args(Args& args) { validate_options(args, quantize_command_line, check_quantize); }
 
 int cmd_quantize(Args& args) {
   QuantizeCliOptions o;

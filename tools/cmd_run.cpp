@@ -42,12 +42,11 @@ CommandLine run_command_line(RunOptions& o) {
       "Generates text from a prompt and streams it to stdout; the speed line goes to stderr.\n"
       "Ctrl-C stops at a token boundary (exit status 130); a second Ctrl-C exits at once.";
   cl.options = {
-      required(string_option({"-m", "--model"}, "FILE", "model to run", o.model_path)),
+      model_option(o.model_path, "model to run"),
       int_option({"-n", "--n-predict"}, "N",
                  "tokens to generate (-1: until the context is full, or forever with --context-shift)", o.n_predict,
                  -1, INT32_MAX),
-      int_option({"-c", "--ctx-size"}, "N", "context size (0: min(4096, the model's trained context))", o.n_ctx, 0,
-                 1 << 24),
+      ctx_size_option(o.n_ctx),
       threads_option(o.threads),
       switch_option({"--no-echo"}, "do not print the prompt before the generated text", o.no_echo),
       switch_option({"--context-shift"},
@@ -162,10 +161,7 @@ Generation generate(const RunOptions& o, Context& ctx, ContextWindow& win, Sampl
 
 }  // namespace
 
-void validate_run_args(Args& args) {
-  RunOptions o;
-  parse_options(args, o, run_command_line, check_run, false);
-}
+void validate_run_args(Args& args) { validate_options(args, run_command_line, check_run); }
 
 int cmd_run(Args& args) {
   RunOptions o;

@@ -58,10 +58,7 @@ void check_synth(SynthCliOptions& o) {
 
 }  // namespace
 
-void validate_synth_args(Args& args) {
-  SynthCliOptions o;
-  parse_options(args, o, synth_command_line, check_synth, false);
-}
+void validate_synth_args(Args& args) { validate_options(args, synth_command_line, check_synth); }
 
 int cmd_synth(Args& args) {
   SynthCliOptions o;

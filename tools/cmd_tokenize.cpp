@@ -28,7 +28,7 @@ CommandLine tokenize_command_line(TokenizeOptions& o) {
       "Prints the token ids of a text, one \"id -> 'piece'\" line each (control characters escaped as\n"
       "\\n, \\t, \\xNN), or a plain list with --ids. Any GGUF with a vocabulary works.";
   cl.options = {
-      required(string_option({"-m", "--model"}, "FILE", "GGUF file with a vocabulary", o.model)),
+      model_option(o.model, "GGUF file with a vocabulary"),
       switch_option({"--ids"}, "print only the list of ids", o.ids_only),
       switch_option({"--no-bos"}, "do not add BOS/EOS as the vocabulary asks", o.no_bos),
       switch_option({"--parse-special"}, "recognise special-token text such as <|eot_id|>", o.parse_special),
@@ -44,10 +44,7 @@ void check_tokenize(TokenizeOptions& o) {
 
 }  // namespace
 
-void validate_tokenize_args(Args& args) {
-  TokenizeOptions o;
-  parse_options(args, o, tokenize_command_line, check_tokenize, false);
-}
+void validate_tokenize_args(Args& args) { validate_options(args, tokenize_command_line, check_tokenize); }
 
 int cmd_tokenize(Args& args) {
   TokenizeOptions o;

@@ -210,4 +210,23 @@ Option force_option(bool& out) {
   return switch_option({"-y", "--force"}, "replace an existing output file that is not this command's own kind", out);
 }
 
+Option model_option(std::string& out, std::string help) {
+  return required(string_option({"-m", "--model"}, "FILE", std::move(help), out));
+}
+
+Option text_file_option(std::string metavar, std::string help, std::string& out) {
+  return required(string_option({"-f", "--file"}, std::move(metavar), std::move(help), out));
+}
+
+Option ctx_size_option(int64_t& out) {
+  return int_option({"-c", "--ctx-size"}, "N", "context size (0: min(4096, the model's trained context))", out, 0,
+                    1 << 24);
+}
+
+std::vector<Option> chunk_options(const std::string& verb, int64_t& n_ctx, int64_t& n_chunks, int64_t& n_batch) {
+  return {int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", n_ctx, 4, 1 << 20),
+          int_option({"--chunks"}, "N", "chunks to " + verb + " (-1: all)", n_chunks, -1, INT32_MAX),
+          int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", n_batch, 0, 1 << 20)};
+}
+
 }  // namespace kestrel::cli

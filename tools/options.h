@@ -77,6 +77,14 @@ bool parse_options(Args& args, O& o, CommandLine (*line)(O&), std::type_identity
   return true;
 }
 
+// validate_X_args(): the whole parse and checks of a fresh O, printing
+// nothing (not even --help) and running nothing.
+template <typename O>
+void validate_options(Args& args, CommandLine (*line)(O&), std::type_identity_t<void (*)(O&)> check) {
+  O o;
+  parse_options(args, o, line, check, false);
+}
+
 // Helpers for the tables. value_option is the general form: a value
 // option (or, with an empty metavar, a switch) with its setter.
 using Setter = std::function<void(const std::string& flag, const std::string& value)>;
@@ -100,5 +108,14 @@ std::vector<Option> prompt_options(const std::string& what, std::string& text, s
 Option threads_option(int& out);
 // The shared --force/-y switch of the commands that write a file.
 Option force_option(bool& out);
+// The shared required -m/--model FILE.
+Option model_option(std::string& out, std::string help = "model");
+// A required -f/--file input read as text (a file or a pipe).
+Option text_file_option(std::string metavar, std::string help, std::string& out);
+// -c/--ctx-size of the commands that hold one context (0: the model's default).
+Option ctx_size_option(int64_t& out);
+// -c, --chunks and -b of the chunked evaluations (perplexity, imatrix);
+// `verb` says what is done to a chunk ("score", "process").
+std::vector<Option> chunk_options(const std::string& verb, int64_t& n_ctx, int64_t& n_chunks, int64_t& n_batch);
 
 }  // namespace kestrel::cli
