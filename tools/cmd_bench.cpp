@@ -244,7 +244,9 @@ int cmd_bench(Args& args) {
           row.size_bytes = static_cast<double>(model->file_bytes());
           row.params = static_cast<double>(model->n_params());
           row.threads = static_cast<int>(nt);
-          row.test = (t.pp ? "pp" : "tg") + std::to_string(t.n) + (d > 0 ? " @ d" + std::to_string(d) : "");
+          row.test = t.pp ? "pp" : "tg";  // appended: GCC 12 -Wrestrict false positive on `"pp" + ...`
+          row.test += std::to_string(t.n);
+          if (d > 0) row.test += " @ d" + std::to_string(d);
           double sum = 0, sq = 0;
           for (double x : rates) sum += x;
           row.mean = sum / static_cast<double>(rates.size());
