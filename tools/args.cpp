@@ -20,7 +20,9 @@ std::string fmt_g(double x) {
 }
 
 std::string range_text(int64_t min, int64_t max) {
-  return "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  std::string s = "[";  // appended: `"[" + to_string(...)` trips GCC 12's -Wrestrict false positive
+  s.append(std::to_string(min)).append(", ").append(std::to_string(max)).append("]");
+  return s;
 }
 
 }  // namespace
@@ -49,7 +51,20 @@ double Args::float_value(const std::string& flag) {
 }
 
 void Args::unknown(const std::string& cmd, const std::string& arg) {
-  throw Error("kestrel " + cmd + ": unknown argument '" + arg + "' (see kestrel " + cmd + " --help)");
+  // Built by appending: `"..." + std::string + ...` chains here trip GCC 12's
+  // -Wrestrict false positive.
+  std::string msg = "kestrel ";
+  msg.append(cmd).append(": unknown argument '").append(arg).append("' (");
+  const std::string_view a(arg);
+  const size_t eq = a.find('=');
+  if (a.size() > 1 && a[0] == '-' && eq != std::string_view::npos) {
+    msg.append("options take their value as the next word: ").append(a.substr(0, eq)).append(" ");
+    msg.append(a.substr(eq + 1));
+  } else {
+    msg.append("see kestrel ").append(cmd).append(" --help");
+  }
+  msg += ')';
+  throw Error(msg);
 }
 
 int64_t parse_int(const std::string& flag, const std::string& v, int64_t min, int64_t max) {

@@ -192,6 +192,7 @@ int cmd_run(Args& args) {
   sctx.tokenize = [&tok](const std::string& s) { return tok.encode(s, false, false); };
   SamplerChain sampler(o.sp, static_cast<int32_t>(model->config().n_vocab), sctx);
   for (TokenId t : tokens) sampler.accept(t);
+  ContextWindow win(ctx, n_keep, o.context_shift);  // before the echo: it may refuse --keep
   checkpoint("prompt");  // a signal during loading ends here, before any output
   if (!o.no_echo) {
     std::fputs(o.prompt.c_str(), stdout);
@@ -199,7 +200,6 @@ int cmd_run(Args& args) {
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  ContextWindow win(ctx, n_keep);
   Streamer out;
   Generation g;
   try {

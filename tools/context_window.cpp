@@ -8,8 +8,9 @@
 
 namespace kestrel::cli {
 
-ContextWindow::ContextWindow(Context& ctx, int64_t n_keep) : ctx_(ctx), n_keep_(n_keep) {
-  if (n_keep < 0 || n_keep > ctx.n_ctx() - 3) {
+ContextWindow::ContextWindow(Context& ctx, int64_t n_keep, bool shifts)
+    : ctx_(ctx), n_keep_(shifts ? n_keep : 0), shifts_(shifts) {
+  if (shifts && (n_keep < 0 || n_keep > ctx.n_ctx() - 3)) {
     throw Error("--keep " + std::to_string(n_keep) + " leaves no room to shift a context of " +
                 std::to_string(ctx.n_ctx()) + " tokens");
   }
@@ -32,7 +33,7 @@ void ContextWindow::decode(std::span<const TokenId> tokens) {
 
 int64_t ContextWindow::shift() {
   const int64_t n_past = static_cast<int64_t>(tokens_.size());
-  const int64_t n_discard = (n_past - n_keep_) / 2;
+  const int64_t n_discard = shifts_ ? (n_past - n_keep_) / 2 : 0;
   if (n_discard <= 0) return 0;
   tokens_.erase(tokens_.begin() + n_keep_, tokens_.begin() + n_keep_ + n_discard);
   ctx_.truncate(n_keep_);

@@ -27,8 +27,10 @@ namespace kestrel::cli {
 class ContextWindow {
  public:
   // n_keep: tokens at the start that a shift never drops (0 <= n_keep <=
-  // n_ctx - 3, so a shift always frees at least one position).
-  ContextWindow(Context& ctx, int64_t n_keep);
+  // n_ctx - 3, so a shift always frees at least one position). Without
+  // `shifts` (no --context-shift) n_keep is ignored and shift() does nothing,
+  // so any context size, however small, is accepted.
+  ContextWindow(Context& ctx, int64_t n_keep, bool shifts = true);
 
   // Appends tokens to the context (and to the history that shift() keeps).
   void decode(std::span<const TokenId> tokens);
@@ -46,6 +48,7 @@ class ContextWindow {
   void decode_in_slices(std::span<const TokenId> tokens);
   Context& ctx_;
   int64_t n_keep_;
+  bool shifts_;
   std::vector<TokenId> tokens_;  // exactly what the context holds, in order
   int64_t n_shifts_ = 0, n_recomputed_ = 0;
 };

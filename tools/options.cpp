@@ -225,7 +225,11 @@ Option ctx_size_option(int64_t& out) {
 
 std::vector<Option> chunk_options(const std::string& verb, int64_t& n_ctx, int64_t& n_chunks, int64_t& n_batch) {
   return {int_option({"-c", "--ctx-size"}, "N", "chunk size in tokens", n_ctx, 4, 1 << 20),
-          int_option({"--chunks"}, "N", "chunks to " + verb + " (-1: all)", n_chunks, -1, INT32_MAX),
+          value_option({"--chunks"}, "N", "chunks to " + verb + " (-1: all)", std::to_string(n_chunks),
+                       [&n_chunks, verb](const std::string& f, const std::string& v) {
+                         n_chunks = parse_int(f, v, -1, INT32_MAX);
+                         if (n_chunks == 0) throw Error(f + " 0 would " + verb + " nothing: give N >= 1, or -1 for all");
+                       }),
           int_option({"-b", "--batch-size"}, "N", "tokens per forward batch (0: the chunk size)", n_batch, 0, 1 << 20)};
 }
 

@@ -54,7 +54,7 @@ TEST_F(Hardening, QuantizeNeverOverwritesItsInput) {
   fs::create_symlink(model_, p("sym.gguf"));
   fs::create_hard_link(model_, p("hard.gguf"));
   const std::string before = bytes(model_);
-  for (const std::string out : {model_, p("sym.gguf"), p("hard.gguf")}) {
+  for (const std::string& out : {model_, p("sym.gguf"), p("hard.gguf")}) {
     for (const std::string force : {"", "--force"}) {
       std::vector<std::string> args = {"quantize", model_, out, "Q4_0"};
       if (!force.empty()) args.push_back(force);
@@ -90,7 +90,7 @@ TEST_F(Hardening, OutputsReplaceOnlyTheirOwnKindUnlessForced) {
 
   // The KLD base file: never over the model or the text, nor over another kind.
   const std::string text_before = bytes(p("long.txt"));
-  for (const std::string target : {model_, p("long.txt")}) {
+  for (const std::string& target : {model_, p("long.txt")}) {
     const Result r = kestrel({"perplexity", "-m", model_, "-f", p("long.txt"), "-c", "64", "--kl-divergence-base", target});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("refusing to write '" + target + "': it is the input"), std::string::npos) << r.err;
@@ -249,6 +249,9 @@ TEST_F(Hardening, MessagesForBadOptions) {
       {{"run", "-m", model_, "-m", p("x.gguf"), "-p", "hi"}, "error: kestrel run: -m given twice"},
       {{"tokenize", "-m", model_, "-p", "a", "-f", p("text.txt")}, "error: kestrel tokenize: options -p and -f cannot be used together"},
       {{"run", "-m", "-p", "hi"}, "error: option -m needs a value (got the option -p)"},
+      {{"run", "-m", model_, "--ctx-size=5"}, "options take their value as the next word: --ctx-size 5"},
+      {{"perplexity", "-m", model_, "-f", p("text.txt"), "--chunks", "0"},
+       "error: --chunks 0 would score nothing: give N >= 1, or -1 for all"},
   };
   for (const Case& c : cases) {
     const Result r = kestrel(c.args);
@@ -259,6 +262,10 @@ TEST_F(Hardening, MessagesForBadOptions) {
   const Result blank = kestrel({"logits", "-m", model_, "-f", p("blank.txt")});
   EXPECT_EQ(blank.status, 1);
   EXPECT_NE(blank.err.find("holds no prompt (no non-empty line)"), std::string::npos) << blank.err;
+  // A context too small to shift is fine when nothing shifts: it fills and says so.
+  const Result tiny = kestrel({"run", "-m", model_, "-p", "", "-c", "1", "-n", "2"});
+  EXPECT_EQ(tiny.status, 0) << tiny.err;
+  EXPECT_NE(tiny.err.find("stopped: the context is full"), std::string::npos) << tiny.err;
   const Result warn = kestrel({"run", "-m", model_, "-p", "hi", "-n", "1", "--no-echo", "--no-echo"});
   EXPECT_EQ(warn.status, 0);
   EXPECT_NE(warn.err.find("warning: --no-echo given more than once"), std::string::npos) << warn.err;

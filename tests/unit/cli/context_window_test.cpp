@@ -90,6 +90,18 @@ TEST(ContextWindow, KeepMustLeaveRoomToShift) {
   Context ctx(tiny(), params(16));
   EXPECT_THROW(ContextWindow(ctx, 14), Error);
   EXPECT_NO_THROW(ContextWindow(ctx, 13));
+}
+
+TEST(ContextWindow, WithoutShiftingAnyContextSizeIsAccepted) {
+  Context ctx(tiny(), params(2));  // far too small to shift, fine when nothing shifts
+  ContextWindow win(ctx, 0, false);
+  const std::vector<TokenId> two = {1, 2};
+  win.decode(two);
+  EXPECT_EQ(win.shift(), 0);
+  EXPECT_EQ(win.tokens().size(), 2u);
+}
+
+TEST(ContextWindow, ResolveKeep) {
   EXPECT_EQ(resolve_keep(0, 5, true, 64), 1);    // BOS is always kept
   EXPECT_EQ(resolve_keep(2, 5, true, 64), 3);
   EXPECT_EQ(resolve_keep(2, 5, false, 64), 2);

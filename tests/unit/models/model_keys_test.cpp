@@ -139,7 +139,22 @@ std::vector<KeyCase> key_cases() {
       {"tokenizer.ggml.bos_token_id", Kind::Int, id_ok, nullptr},
       {"tokenizer.ggml.eos_token_id", Kind::Int, id_ok, nullptr},
       {"tokenizer.ggml.unknown_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.eot_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.eom_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.seperator_token_id", Kind::Int, id_ok, nullptr},  // sic: llama.cpp's spelling
+      {"tokenizer.ggml.padding_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.mask_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_pre_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_suf_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_mid_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_pad_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_rep_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.fim_sep_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.prefix_token_id", Kind::Int, id_ok, nullptr},  // deprecated FIM spellings
+      {"tokenizer.ggml.suffix_token_id", Kind::Int, id_ok, nullptr},
+      {"tokenizer.ggml.middle_token_id", Kind::Int, id_ok, nullptr},
       {"tokenizer.ggml.add_bos_token", Kind::Bool, {}, nullptr},
+      {"tokenizer.ggml.add_eos_token", Kind::Bool, {}, nullptr},
       {"tokenizer.ggml.add_space_prefix", Kind::Bool, {}, nullptr},
   };
 }
@@ -181,7 +196,7 @@ TEST(ModelKeys, EverySingleKeyCorruptionIsNamed) {
       }
     }
   }
-  EXPECT_GT(n_cases, 90);
+  EXPECT_GT(n_cases, 180);
 }
 
 TEST(ModelKeys, StringValuesTheLoaderCannotUse) {
