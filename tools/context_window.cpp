@@ -21,7 +21,7 @@ ContextWindow::ContextWindow(Context& ctx, int64_t n_keep, bool shifts)
 void ContextWindow::decode_in_slices(std::span<const TokenId> tokens) {
   const auto slice = static_cast<size_t>(ContextParams{}.n_batch);
   for (size_t b = 0; b < tokens.size(); b += slice) {
-    if (b > 0) checkpoint();
+    if (b > 0) checkpoint("prefill");
     ctx_.decode(tokens.subspan(b, std::min(slice, tokens.size() - b)), false);
   }
 }

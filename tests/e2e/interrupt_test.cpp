@@ -99,6 +99,24 @@ TEST_F(Interrupt, RunInterruptedBeforeThePromptPrintsNothing) {
   }
 }
 
+TEST_F(Interrupt, RunInterruptedDuringThePromptEndsTheLine) {
+  std::ofstream text(p("prompt.txt"));
+  for (int i = 0; i < 25; ++i) text << "the quick brown fox jumps over the lazy dog " << i << "\n";  // > 512 tokens
+  text.close();
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(exit_text(sig));
+    const Outcome o =
+        interrupt_at({"run", "-m", model_, "-f", p("prompt.txt"), "-c", "2048", "-n", "8"}, "prefill", sig, dir_);
+    EXPECT_EQ(o.status, 128 + sig) << o.err;
+    ASSERT_FALSE(o.out.empty());
+    EXPECT_EQ(o.out.rfind("the quick brown fox", 0), 0u) << "the echoed prompt";
+    EXPECT_EQ(o.out.back(), '\n') << "the line is ended";
+    EXPECT_NE(o.err.find("prompt: "), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("generation: 0 tokens"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("kestrel run: interrupted by " + exit_text(sig)), std::string::npos) << o.err;
+  }
+}
+
 TEST_F(Interrupt, ASecondSignalExitsAtOnce) {
   const Outcome o = interrupt_at({"run", "-m", model_, "-p", "hello", "-n", "8"}, "prompt:hold", SIGINT, dir_);
   EXPECT_EQ(o.status, 130);
@@ -146,6 +164,32 @@ TEST_F(Interrupt, PerplexitySavingABaseLeavesNothing) {
   }
 }
 
+TEST_F(Interrupt, PerplexityScoringOrComparingStopsWithoutAnEstimate) {
+  Child base({kestrel_bin(), "perplexity", "-m", model_, "-f", p("text.txt"), "-c", "64", "--chunks", "4",
+              "--kl-divergence-base", p("cmp.kld")},
+             p("o"), p("e"));
+  ASSERT_EQ(base.wait(), 0) << base.err();
+  const std::string before = Child::read(p("cmp.kld"));
+  const std::vector<std::vector<std::string>> commands = {
+      {"perplexity", "-m", model_, "-f", p("text.txt"), "-c", "64"},
+      {"perplexity", "-m", model_, "-f", p("text.txt"), "-c", "64", "--chunks", "4", "--kl-divergence-base",
+       p("cmp.kld"), "--kl-divergence"},
+  };
+  for (const auto& args : commands) {
+    for (int sig : {SIGINT, SIGTERM}) {
+      SCOPED_TRACE(args.back() + " " + exit_text(sig));
+      const Outcome o = interrupt_at(args, "chunk", sig, dir_);
+      EXPECT_EQ(o.status, 128 + sig) << o.err;
+      EXPECT_EQ(o.out.find("Final estimate"), std::string::npos) << o.out;
+      EXPECT_EQ(o.out.find("KL divergence"), std::string::npos) << o.out;
+      EXPECT_NE(o.err.find("kestrel perplexity: interrupted by " + exit_text(sig)), std::string::npos) << o.err;
+      EXPECT_EQ(Child::read(p("cmp.kld")), before) << "the base that was read is untouched";
+      EXPECT_TRUE(tmp_files().empty());
+    }
+  }
+  fs::remove(p("cmp.kld"));
+}
+
 // Signals at moments nobody chose: the command either finished (status 0,
 // complete output) or stopped cleanly (130/143, no output); never a .tmp.
 TEST_F(Interrupt, TimedSignalsNeverLeaveHalfAFile) {
@@ -177,19 +221,45 @@ TEST_F(Interrupt, TimedSignalsNeverLeaveHalfAFile) {
   }
 }
 
+// run at moments nobody chose: finished (0) or stopped (130/143); either way
+// any text it printed ends with a newline and the speed line follows.
+TEST_F(Interrupt, TimedSignalsToRunAlwaysEndTheLine) {
+  for (int delay_ms : {0, 10, 40, 100, 250}) {
+    for (int sig : {SIGINT, SIGTERM}) {
+      SCOPED_TRACE("run after " + std::to_string(delay_ms) + " ms, " + exit_text(sig));
+      Child c({kestrel_bin(), "run", "-m", model_, "-p", "hello", "-n", "200", "--ignore-eos", "-t", "1"}, p("out"),
+              p("err"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      c.signal(sig);
+      const int st = c.wait();
+      const std::string out = c.out(), err = c.err();
+      if (st != 0) {
+        EXPECT_EQ(st, 128 + sig) << err;
+      }
+      if (!out.empty()) {
+        EXPECT_EQ(out.back(), '\n') << out;
+        EXPECT_NE(err.find(" | generation: "), std::string::npos) << err;
+      }
+    }
+  }
+}
+
 TEST_F(Interrupt, SynthAndImatrixToo) {
-  for (const std::string phase : {"generate", "write"}) {
-    const Outcome o = interrupt_at({"synth", "--shape", "tiny", "--type", "Q8_0", "-o", p("s.gguf")}, phase, SIGINT,
-                                   dir_);
-    EXPECT_EQ(o.status, 130) << phase << o.err;
-    EXPECT_FALSE(fs::exists(p("s.gguf")));
+  for (int sig : {SIGINT, SIGTERM}) {
+    for (const char* phase : {"generate", "write"}) {
+      SCOPED_TRACE(std::string("synth at ") + phase + ", " + exit_text(sig));
+      const Outcome o =
+          interrupt_at({"synth", "--shape", "tiny", "--type", "Q8_0", "-o", p("s.gguf")}, phase, sig, dir_);
+      EXPECT_EQ(o.status, 128 + sig) << o.err;
+      EXPECT_FALSE(fs::exists(p("s.gguf")));
+      EXPECT_TRUE(tmp_files().empty());
+    }
+    const Outcome o =
+        interrupt_at({"imatrix", "-m", model_, "-f", p("text.txt"), "-c", "64", "-o", p("i.gguf")}, "chunk", sig, dir_);
+    EXPECT_EQ(o.status, 128 + sig) << o.err;
+    EXPECT_FALSE(fs::exists(p("i.gguf")));
     EXPECT_TRUE(tmp_files().empty());
   }
-  const Outcome o =
-      interrupt_at({"imatrix", "-m", model_, "-f", p("text.txt"), "-c", "64", "-o", p("i.gguf")}, "chunk", SIGTERM, dir_);
-  EXPECT_EQ(o.status, 143) << o.err;
-  EXPECT_FALSE(fs::exists(p("i.gguf")));
-  EXPECT_TRUE(tmp_files().empty());
 }
 
 TEST_F(Interrupt, BenchStopsWithoutATable) {
