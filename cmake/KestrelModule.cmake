@@ -1,7 +1,7 @@
 # Helpers that turn a folder into a library or a test binary.
 #
 # kestrel_module(NAME DEPS...) builds src/NAME (plus src/kernels for `quant`)
-# into kestrel_NAME. Any source under an `avx2/` folder gets the AVX2 flags;
+# into kestrel_NAME. Any source under an `avx2/` (`avx512/`) folder gets that ISA's flags;
 # everything else is compiled for baseline x86-64 so the scalar path runs
 # anywhere.
 function(kestrel_module name)
@@ -33,6 +33,8 @@ function(kestrel_module name)
   foreach(s ${srcs})
     if(s MATCHES "/avx2/")
       set_source_files_properties(${s} PROPERTIES COMPILE_OPTIONS "${KESTREL_AVX2_FLAGS}")
+    elseif(s MATCHES "/avx512/")
+      set_source_files_properties(${s} PROPERTIES COMPILE_OPTIONS "${KESTREL_AVX512_FLAGS}")
     endif()
   endforeach()
 endfunction()

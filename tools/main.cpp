@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "commands.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "version.h"
@@ -73,6 +74,12 @@ int main(int argc, char** argv) {
   if (name == "-h" || name == "--help" || name == "help") {
     usage(stdout);
     return 0;
+  }
+  try {
+    kestrel::active_isa();  // a bad KESTREL_ISA is an error before anything runs
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
   if (name == "--version" || name == "version") {
     std::fputs(kestrel::cli::version_text().c_str(), stdout);

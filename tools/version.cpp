@@ -4,16 +4,19 @@
 
 #include "build_info.h"
 #include "core/cpu_features.h"
+#include "kernels/kernel_registry.h"
 
 namespace kestrel::cli {
 
 std::string version_text() {
   std::string isa;
-  if (!cpu_has_avx2()) isa = "scalar kernels (this CPU lacks AVX2, FMA or F16C)";
-  else if (!use_avx2()) isa = "scalar kernels (AVX2+FMA+F16C detected, forced off by KESTREL_FORCE_SCALAR)";
-  else isa = "AVX2+FMA+F16C kernels (detected at run time)";
-  return std::string("kestrel commit ") + KESTREL_GIT_COMMIT + " (" + KESTREL_BUILD_TYPE + " build)\nISA: " + isa +
-         "\n";
+  const Isa active = active_isa();
+  isa.append(isa_name(active)).append(" (this CPU supports: ").append(supported_isa_list());
+  isa += active == best_isa() ? "; KESTREL_ISA=<level> picks a lower one)" : "; chosen by KESTREL_ISA)";
+  std::string out = "kestrel commit ";
+  out.append(KESTREL_GIT_COMMIT).append(" (").append(KESTREL_BUILD_TYPE).append(" build)\nISA: ").append(isa);
+  out.append("\nmatrix kernels: ").append(packed_kernel_summary(active)).append("\n");
+  return out;
 }
 
 }  // namespace kestrel::cli

@@ -20,6 +20,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/ops.h"
+#include "kernels/kernel_registry.h"
 #include "kernels/packed.h"
 
 namespace kestrel {
@@ -46,6 +47,7 @@ const TypeTraits& act_traits(const WeightMatrix& w) { return type_traits(w.tt->v
 // How the rows of one product are computed.
 struct OpPlan {
   PackedGemmFn gemm = nullptr;  // packed tiles for rows [0, packed_rows)
+  int64_t row_unit = 0;         // the kernel's rows per thread piece
   int64_t packed_rows = 0;
   size_t tile_bytes = 0;
   VecDotFn dot = nullptr;       // rows [packed_rows, n_out)
@@ -147,7 +149,9 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
     p.dot = path == KernelPath::Scalar ? w.tt->vec_dot_ref : vec_dot_for(*w.tt);
     if (!p.dot) throw Error("matmul: no dot-product kernel for type " + std::string(w.tt->name));
     if (use_packed(w, path)) {
-      p.gemm = w.packed->gemm;
+      const PackedGemmEntry* e = find_packed_gemm(w.packed->weight_type, active_isa());
+      p.gemm = e->gemm;
+      p.row_unit = e->row_unit;
       p.packed_rows = w.n_out / kPackRows * kPackRows;
       p.tile_bytes = kPackRows * w.row_bytes();
       p.tile_act = intern_act(sets, n_sets, w.packed->prepare, packed_act_row_bytes(*w.packed, n_in));
@@ -194,7 +198,7 @@ void matmul_group(std::span<const MatmulOp> ops, const float* x, int64_t n_tok, 
   // is ~3 us per 8 rows at decode).
   int64_t unit = kPackRows;
   for (int i = 0; i < n_ops; ++i) {
-    if (plans[i].gemm) unit = std::max(unit, ops[i].w->packed->row_unit);
+    if (plans[i].gemm) unit = std::max(unit, plans[i].row_unit);
   }
   const int n_seg = epilogue == Epilogue::SwiGLU ? 1 : n_ops;
   int64_t seg_start[kMaxOps + 1] = {0};

@@ -59,7 +59,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/half.h"
-#include "kernels/avx2/gemm_avx2.h"
+#include "kernels/avx2/gemm_avx2.h"  // the AVX2 activation conversions
 #include "kernels/avx2/vec_dot_avx2.h"
 #include "kernels/matmul.h"
 #include "quant/blocks.h"
@@ -415,29 +415,29 @@ void prepare_f16_rounded_ref(const float* x, void* dst, int64_t n) {
 
 const PackedFormat kPackedFormats[] = {
     {DType::Q4_0, "q4_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
-     PackQ4_0::pack, PackQ4_0::unpack, gemm_q4_0x8_avx2, 8},
+     PackQ4_0::pack, PackQ4_0::unpack},
     {DType::Q4_1, "q4_1x8", 32, sizeof(ActQ8_1F), prepare_q8_1_float_ref, prepare_q8_1_float_avx2,
-     PackQ4_1::pack, PackQ4_1::unpack, gemm_q4_1x8_avx2, 8},
+     PackQ4_1::pack, PackQ4_1::unpack},
     {DType::Q5_0, "q5_0x8", 32, sizeof(ActQ8_0Sum), prepare_q8_0_sum_ref, prepare_q8_0_sum_avx2,
-     PackQ5_0::pack, PackQ5_0::unpack, gemm_q5_0x8_avx2, 8},
+     PackQ5_0::pack, PackQ5_0::unpack},
     {DType::Q5_1, "q5_1x8", 32, sizeof(ActQ8_1F), prepare_q8_1_float_ref, prepare_q8_1_float_avx2,
-     PackQ5_1::pack, PackQ5_1::unpack, gemm_q5_1x8_avx2, 8},
+     PackQ5_1::pack, PackQ5_1::unpack},
     {DType::Q8_0, "q8_0x8", 32, sizeof(ActQ8_0Wide), prepare_q8_0_wide_ref, prepare_q8_0_wide_avx2,
-     PackQ8_0::pack, PackQ8_0::unpack, gemm_q8_0x8_avx2, 8},
+     PackQ8_0::pack, PackQ8_0::unpack},
     {DType::Q2_K, "q2_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ2_K::pack, PackQ2_K::unpack, gemm_q2_Kx8_avx2, 8},
+     PackQ2_K::pack, PackQ2_K::unpack},
     {DType::Q3_K, "q3_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ3_K::pack, PackQ3_K::unpack, gemm_q3_Kx8_avx2, 8},
+     PackQ3_K::pack, PackQ3_K::unpack},
     {DType::Q4_K, "q4_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ4_K::pack, PackQ4_K::unpack, gemm_q4_Kx8_avx2, 8},
+     PackQ4_K::pack, PackQ4_K::unpack},
     {DType::Q5_K, "q5_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ5_K::pack, PackQ5_K::unpack, gemm_q5_Kx8_avx2, 8},
+     PackQ5_K::pack, PackQ5_K::unpack},
     {DType::Q6_K, "q6_Kx8", QK_K, sizeof(BlockQ8_K), quantize_row_q8_K_ref, quantize_row_q8_K_avx2,
-     PackQ6_K::pack, PackQ6_K::unpack, gemm_q6_Kx8_avx2, 8},
+     PackQ6_K::pack, PackQ6_K::unpack},
     {DType::F16, "f16x8", 1, sizeof(float), prepare_f16_rounded_ref, prepare_f16_rounded_avx2, pack_f16,
-     unpack_f16, gemm_f16x8_avx2, 16},  // tile pairs
+     unpack_f16},
     {DType::BF16, "bf16x8", 1, sizeof(float), prepare_bf16_rounded_ref, prepare_bf16_rounded_avx2, pack_f16,
-     unpack_f16, gemm_bf16x8_avx2, 16},
+     unpack_f16},
 };
 
 constexpr size_t kHugePage = size_t(2) << 20;

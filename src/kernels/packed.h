@@ -86,10 +86,8 @@ struct PackedFormat {
   // One tile from 8 rows (row_bytes apart) of n_in elements, and back.
   void (*pack_tile)(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* tile);
   void (*unpack_tile)(const uint8_t* tile, int64_t n_in, uint8_t* rows, size_t row_bytes);
-  PackedGemmFn gemm;      // AVX2 kernel
-  // Rows per piece when output rows are shared out between threads: a
-  // multiple of the tile's 8, more where the kernel works on tile groups.
-  int64_t row_unit;
+  // The tile kernels for each ISA level live in the registry
+  // (kernels/kernel_registry.h), not here.
 };
 
 // The packed format for weight type t, or nullptr (t stays on vec_dot).

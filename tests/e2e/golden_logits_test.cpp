@@ -6,11 +6,14 @@
 // tokens up to the first step whose margin is below the tolerance.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_features.h"
 #include "test_paths.h"
 
 namespace kestrel::test {
@@ -41,6 +44,10 @@ TEST_P(GoldenLogits, MatchesLlamaCpp) {
   const std::string dir = golden_dir();
   const std::string model = dir + "/" + gc.name + ".gguf";
   if (!exists(model)) GTEST_SKIP() << "shared data not found: " << model;
+  if (const char* isa_env = std::getenv("KESTREL_ISA")) {
+    Isa isa;
+    if (parse_isa(isa_env, isa) && !cpu_supports(isa)) GTEST_SKIP() << "this CPU lacks KESTREL_ISA=" << isa_env;
+  }
   const std::string cmd = kestrel_bin() + " logits -m " + model + " -f " + dir + "/" + gc.prompts +
                           " --top 20 --greedy 16 -t 2";
   const CommandResult r = run_command(cmd);

@@ -170,7 +170,13 @@ TEST_F(Hardening, VersionNamesCommitBuildAndIsa) {
   EXPECT_TRUE(std::regex_search(v.out, std::regex("^kestrel commit [0-9a-f]{12}(-dirty)? \\(\\w+ build\\)\nISA: ")))
       << v.out;
   const Result s = kestrel({"--version"}, {"KESTREL_FORCE_SCALAR=1"});
-  EXPECT_NE(s.out.find("ISA: scalar kernels"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("ISA: scalar ("), std::string::npos) << s.out;
+  const Result a = kestrel({"--version"}, {"KESTREL_ISA=scalar"});
+  EXPECT_NE(a.out.find("ISA: scalar ("), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("matrix kernels: scalar"), std::string::npos) << a.out;
+  const Result bad = kestrel({"--version"}, {"KESTREL_ISA=sse9"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("KESTREL_ISA=sse9: unknown instruction set"), std::string::npos) << bad.err;
 }
 
 // Every command's --help goes to stdout, lists every option with its

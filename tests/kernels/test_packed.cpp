@@ -3,8 +3,9 @@
 //  - pack_tile / unpack_tile round-trip every byte;
 //  - each AVX2 activation conversion writes the bytes of its scalar
 //    prepare_ref (the reference quantizer plus a reshuffle);
-//  - each tile kernel, for 1..9 activation rows (every remainder of the
-//    4- and 8-row groups) and with/without accumulation, returns exactly
+//  - each tile kernel of every ISA level the CPU runs (kernel_registry.h),
+//    on 1-3 tiles, for 1..13 activation rows (the remainders of the 4- and
+//    6-row groups) and with/without accumulation, returns exactly
 //    vec_dot_*_ref of the original rows for the quantized formats (bit for
 //    bit: same integer block sums, same per-block float order), and agrees
 //    to f32 rounding for f16, on realistic data and on random / extreme
@@ -24,6 +25,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "kernel_test_util.h"
+#include "kernels/kernel_registry.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/packed.h"
@@ -161,59 +163,109 @@ TEST(PackedActivations, Bf16RoundingMatchesScalarOnSpreadBitPatterns) {
   }
 }
 
-TEST_P(PackedKernels, TileKernelMatchesOracle) {
+// The ISA levels this CPU runs that provide their own kernel for t (a level
+// that falls back runs the lower level's kernel, tested there).
+std::vector<const PackedGemmEntry*> own_kernels(DType t) {
+  std::vector<const PackedGemmEntry*> out;
+  for (int l = 1; l < kIsaCount; ++l) {
+    const Isa isa = static_cast<Isa>(l);
+    if (!cpu_supports(isa)) continue;
+    for (const PackedGemmEntry& e : packed_gemms(isa)) {
+      if (e.weight_type == t) out.push_back(&e);
+    }
+  }
+  return out;
+}
+
+// Every level's kernel on 1, 2 and 3 tiles (tile pairs and an odd tile
+// for the levels that work on pairs) against the oracle on each row.
+TEST_P(PackedKernels, TileKernelMatchesOracleOnEveryIsa) {
   const bool exact = wt().is_quantized;
+  const auto kernels = own_kernels(GetParam());
+  ASSERT_FALSE(kernels.empty()) << "the avx2 level has every packed format";
   Rng rng(13);
-  for (int64_t n : sizes()) {
-    for (int mode = 0; mode < 4; ++mode) {
-      const auto rows = make_rows(rng, GetParam(), n, mode);
-      const size_t rb = row_bytes(wt(), n);
-      std::vector<uint8_t> tile(rows.size());
-      fmt_->pack_tile(rows.data(), rb, n, tile.data());
-      constexpr int kActs = 9;
-      const size_t arb = row_bytes(at(), n);
-      const size_t stride = packed_act_row_bytes(*fmt_, n);
-      std::vector<uint8_t> acts(arb * kActs), prepared(stride * kActs);
-      for (int t = 0; t < kActs; ++t) {
-        uint8_t* a = acts.data() + t * arb;
-        if (mode == 0 || !wt().is_quantized) {
-          const auto f = test::random_floats(rng, n, 3.0f);
-          at().from_float(f.data(), a, n);
-        } else {
-          const Fill fills[] = {Fill::Random, Fill::Int8Min, Fill::AllMax};
-          const auto r = test::random_row(rng, at().type, n, fills[(t + mode) % 3], mode == 2);
-          std::memcpy(a, r.data(), arb);
+  constexpr int kTiles = 3;
+  for (const PackedGemmEntry* e : kernels) {
+    SCOPED_TRACE(std::string(isa_name(e->isa)));
+    for (int64_t n : sizes()) {
+      for (int mode = 0; mode < 4; ++mode) {
+        const size_t rb = row_bytes(wt(), n);
+        std::vector<uint8_t> rows, tiles(rb * kPackRows * kTiles);
+        for (int k = 0; k < kTiles; ++k) {
+          const auto r = make_rows(rng, GetParam(), n, mode);
+          fmt_->pack_tile(r.data(), rb, n, tiles.data() + k * rb * kPackRows);
+          rows.insert(rows.end(), r.begin(), r.end());
         }
-        const auto p = prepared_from(*fmt_, at().type, a, n);
-        std::memcpy(prepared.data() + t * stride, p.data(), stride);
-      }
-      for (int n_act = 1; n_act <= kActs; ++n_act) {
-        for (bool accumulate : {false, true}) {
-          constexpr int64_t ldy = 11;
-          std::vector<float> y(static_cast<size_t>(ldy * n_act), 0.5f);
-          fmt_->gemm(n, tile.data(), 1, tile.size(), prepared.data(), stride, n_act, y.data(), ldy, accumulate);
-          for (int t = 0; t < n_act; ++t) {
-            for (int r = 0; r < kPackRows; ++r) {
-              const uint8_t* wrow = rows.data() + r * rb;
-              const uint8_t* a = acts.data() + t * arb;
-              const float dot = wt().vec_dot_ref(static_cast<int>(n), wrow, a);
-              const float want = accumulate ? 0.5f + dot : dot;
-              const float got = y[static_cast<size_t>(t * ldy + r)];
-              const std::string what = "n " + std::to_string(n) + " mode " + std::to_string(mode) + " n_act " +
-                                       std::to_string(n_act) + " row " + std::to_string(r) + " act " +
-                                       std::to_string(t) + (accumulate ? " +=" : "");
-              if (exact) {
-                ASSERT_EQ(got, want) << what;
-              } else {
-                ASSERT_NEAR(got, want, 1e-5 * (test::abs_dot(GetParam(), wrow, at().type, a, n) + 1.0)) << what;
+        constexpr int kActs = 13;  // every remainder of 4- and 6-row groups, two full groups
+        const size_t arb = row_bytes(at(), n);
+        const size_t stride = packed_act_row_bytes(*fmt_, n);
+        std::vector<uint8_t> acts(arb * kActs), prepared(stride * kActs);
+        for (int t = 0; t < kActs; ++t) {
+          uint8_t* a = acts.data() + t * arb;
+          if (mode == 0 || !wt().is_quantized) {
+            const auto f = test::random_floats(rng, n, 3.0f);
+            at().from_float(f.data(), a, n);
+          } else {
+            const Fill fills[] = {Fill::Random, Fill::Int8Min, Fill::AllMax};
+            const auto r = test::random_row(rng, at().type, n, fills[(t + mode) % 3], mode == 2);
+            std::memcpy(a, r.data(), arb);
+          }
+          const auto p = prepared_from(*fmt_, at().type, a, n);
+          std::memcpy(prepared.data() + t * stride, p.data(), stride);
+        }
+        for (int n_tiles = 1; n_tiles <= kTiles; ++n_tiles) {
+          for (int n_act : {1, 2, 3, 5, 6, 7, 8, 9, 13}) {
+            for (bool accumulate : {false, true}) {
+              const int64_t ldy = 8 * n_tiles + 3;
+              std::vector<float> y(static_cast<size_t>(ldy * n_act), 0.5f);
+              e->gemm(n, tiles.data(), n_tiles, rb * kPackRows, prepared.data(), stride, n_act, y.data(), ldy,
+                      accumulate);
+              for (int t = 0; t < n_act; ++t) {
+                for (int r = 0; r < kPackRows * n_tiles; ++r) {
+                  const uint8_t* wrow = rows.data() + r * rb;
+                  const uint8_t* a = acts.data() + t * arb;
+                  const float dot = wt().vec_dot_ref(static_cast<int>(n), wrow, a);
+                  const float want = accumulate ? 0.5f + dot : dot;
+                  const float got = y[static_cast<size_t>(t * ldy + r)];
+                  const std::string what = "n " + std::to_string(n) + " mode " + std::to_string(mode) + " tiles " +
+                                           std::to_string(n_tiles) + " n_act " + std::to_string(n_act) + " row " +
+                                           std::to_string(r) + " act " + std::to_string(t) + (accumulate ? " +=" : "");
+                  if (exact) {
+                    ASSERT_EQ(got, want) << what;
+                  } else {
+                    ASSERT_NEAR(got, want, 1e-5 * (test::abs_dot(GetParam(), wrow, at().type, a, n) + 1.0)) << what;
+                  }
+                }
+                EXPECT_EQ(y[static_cast<size_t>(t * ldy + kPackRows * n_tiles)], 0.5f) << "wrote past the tiles";
               }
             }
-            EXPECT_EQ(y[static_cast<size_t>(t * ldy + kPackRows)], 0.5f) << "wrote past the tile's 8 rows";
           }
         }
       }
     }
   }
+}
+
+// Levels fall back visibly: the active level's entry says who serves it.
+TEST(KernelRegistry, MissingEntriesFallBackToTheNextLowerLevel) {
+  for (DType t : kPackedTypes) {
+    EXPECT_EQ(find_packed_gemm(t, Isa::Scalar), nullptr) << "scalar runs the vec_dot oracles";
+    if (!cpu_supports(Isa::Avx2)) continue;
+    const PackedGemmEntry* base = find_packed_gemm(t, Isa::Avx2);
+    ASSERT_NE(base, nullptr) << type_name(t);
+    EXPECT_EQ(base->isa, Isa::Avx2);
+    for (Isa isa : {Isa::AvxVnni, Isa::Avx512}) {
+      const PackedGemmEntry* e = find_packed_gemm(t, isa);
+      ASSERT_NE(e, nullptr);
+      EXPECT_LE(static_cast<int>(e->isa), static_cast<int>(isa));
+      EXPECT_TRUE(cpu_supports(e->isa));
+    }
+  }
+  if (cpu_supports(Isa::Avx512)) {
+    EXPECT_EQ(find_packed_gemm(DType::Q4_0, Isa::Avx512)->isa, Isa::Avx512);
+    EXPECT_EQ(find_packed_gemm(DType::Q6_K, Isa::Avx512)->isa, Isa::Avx2) << "no avx512 q6_K kernel yet";
+  }
+  EXPECT_EQ(find_packed_gemm(DType::F32, Isa::Avx2), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, PackedKernels, ::testing::ValuesIn(kPackedTypes),
