@@ -59,6 +59,7 @@ double measure_read_bandwidth(int n_threads, int64_t bytes, int reps) {
     for (size_t i = per * ith; i < per * (ith + 1); ++i) buf[i] = i;
   });
   const bool avx2 = cpu_has_avx2();
+  const bool avx512 = active_isa() >= Isa::Avx512;
   double best = 0;
   std::atomic<uint64_t> sink{0};
   // Passes alternate plain loads and loads with software prefetch; the
@@ -68,7 +69,9 @@ double measure_read_bandwidth(int n_threads, int64_t bytes, int reps) {
     pool.run([&](int ith, int) {
       const uint64_t* p = buf + per * ith;
       uint64_t s = 0;
-      if (avx2) {
+      if (avx512) {
+        s = stream_read_avx512(p, per * sizeof(uint64_t), rep % 2 == 1);
+      } else if (avx2) {
         s = stream_read_avx2(p, per * sizeof(uint64_t), rep % 2 == 1);
       } else {
         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -84,10 +87,12 @@ double measure_read_bandwidth(int n_threads, int64_t bytes, int reps) {
 }
 
 double measure_f32_fma_peak(int n_threads) {
+  if (active_isa() >= Isa::Avx512) return threaded_peak(n_threads, f32_fma_loop_avx512);
   return cpu_has_avx2() ? threaded_peak(n_threads, f32_fma_loop_avx2) : 0.0;
 }
 
 double measure_int8_dot_peak(int n_threads) {
+  if (active_isa() >= Isa::Avx512) return threaded_peak(n_threads, int8_dot_loop_avx512);
   return cpu_has_avx2() ? threaded_peak(n_threads, int8_dot_loop_avx2) : 0.0;
 }
 

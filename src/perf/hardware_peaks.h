@@ -1,6 +1,7 @@
 // Measurements of this machine's limits, for roofline fractions in
 // `kestrel bench`: streaming memory-read bandwidth, the f32 FMA peak and the
-// int8 dot-product peak (maddubs + madd), each with a given thread count.
+// int8 dot-product peak, each with a given thread count, each with the
+// instructions of the ISA level the kernels run at.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,10 @@ struct HardwarePeaks {
 // returns the best bytes/s of `reps` passes.
 double measure_read_bandwidth(int n_threads, int64_t bytes = int64_t(1) << 30, int reps = 5);
 
-// FMA / int8 peaks with n_threads (0 when the CPU lacks AVX2).
+// FMA / int8 peaks with n_threads, measured with the instructions of the
+// active ISA level's kernels (core/cpu_features.h): 16-lane FMAs and
+// vpdpbusd at avx512, 8-lane FMAs and vpmaddubsw below (0 when the CPU
+// lacks AVX2). The bandwidth probe likewise uses 512-bit loads at avx512.
 double measure_f32_fma_peak(int n_threads);
 double measure_int8_dot_peak(int n_threads);
 
@@ -38,5 +42,10 @@ double f32_fma_loop_avx2(int64_t iters);
 // with `prefetch` also requesting the lines 4 KiB ahead into L2.
 uint64_t stream_read_avx2(const void* data, size_t bytes, bool prefetch);
 double int8_dot_loop_avx2(int64_t iters);
+// The same three at the avx512 level (perf/avx512/peaks_avx512.cpp):
+// 16-lane FMAs, vpdpbusd, 512-bit loads (data 64-byte aligned).
+double f32_fma_loop_avx512(int64_t iters);
+double int8_dot_loop_avx512(int64_t iters);
+uint64_t stream_read_avx512(const void* data, size_t bytes, bool prefetch);
 
 }  // namespace kestrel

@@ -5,7 +5,7 @@
 //    prepare_ref (the reference quantizer plus a reshuffle);
 //  - each tile kernel of every ISA level the CPU runs (kernel_registry.h),
 //    on 1-3 tiles, for 1..13 activation rows (the remainders of the 4- and
-//    6-row groups) and with/without accumulation, returns exactly
+//    8-row groups) and with/without accumulation, returns exactly
 //    vec_dot_*_ref of the original rows for the quantized formats (bit for
 //    bit: same integer block sums, same per-block float order), and agrees
 //    to f32 rounding for f16, on realistic data and on random / extreme
@@ -196,7 +196,7 @@ TEST_P(PackedKernels, TileKernelMatchesOracleOnEveryIsa) {
           fmt_->pack_tile(r.data(), rb, n, tiles.data() + k * rb * kPackRows);
           rows.insert(rows.end(), r.begin(), r.end());
         }
-        constexpr int kActs = 13;  // every remainder of 4- and 6-row groups, two full groups
+        constexpr int kActs = 13;  // remainders of the 4- and 8-row groups, full groups of both
         const size_t arb = row_bytes(at(), n);
         const size_t stride = packed_act_row_bytes(*fmt_, n);
         std::vector<uint8_t> acts(arb * kActs), prepared(stride * kActs);

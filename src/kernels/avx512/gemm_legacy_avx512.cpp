@@ -19,7 +19,7 @@ using namespace avx512;
 
 constexpr size_t kQ4_0TileBlock = 8 * 18;  // d[8] + 128 bytes of nibbles
 constexpr size_t kQ8_0TileBlock = 8 * 34;  // d[8] + 256 bytes of int8
-constexpr int kMaxActs = 6;                // activation rows per pass over a tile pair
+constexpr int kMaxActs = 8;                // activation rows per pass over a tile pair
 
 template <int N>
 void q4_0x16_rows(int64_t nb, const uint8_t* ta, const uint8_t* tb, const uint8_t* act, size_t stride, float* y,
