@@ -4,7 +4,7 @@
 //  - each AVX2 activation conversion writes the bytes of its scalar
 //    prepare_ref (the reference quantizer plus a reshuffle);
 //  - each tile kernel of every ISA level the CPU runs (kernel_registry.h),
-//    on 1-3 tiles, for 1..13 activation rows (the remainders of the 4- and
+//    on 1-3 tiles, for 1..13 activation rows (the remainders of its 4-, 6- or
 //    8-row groups) and with/without accumulation, returns exactly
 //    vec_dot_*_ref of the original rows for the quantized formats (bit for
 //    bit: same integer block sums, same per-block float order), and agrees
@@ -196,7 +196,7 @@ TEST_P(PackedKernels, TileKernelMatchesOracleOnEveryIsa) {
           fmt_->pack_tile(r.data(), rb, n, tiles.data() + k * rb * kPackRows);
           rows.insert(rows.end(), r.begin(), r.end());
         }
-        constexpr int kActs = 13;  // remainders of the 4- and 8-row groups, full groups of both
+        constexpr int kActs = 13;  // every remainder of the 4-, 6- and 8-row groups
         const size_t arb = row_bytes(at(), n);
         const size_t stride = packed_act_row_bytes(*fmt_, n);
         std::vector<uint8_t> acts(arb * kActs), prepared(stride * kActs);
@@ -214,7 +214,7 @@ TEST_P(PackedKernels, TileKernelMatchesOracleOnEveryIsa) {
           std::memcpy(prepared.data() + t * stride, p.data(), stride);
         }
         for (int n_tiles = 1; n_tiles <= kTiles; ++n_tiles) {
-          for (int n_act : {1, 2, 3, 5, 6, 7, 8, 9, 13}) {
+          for (int n_act : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13}) {
             for (bool accumulate : {false, true}) {
               const int64_t ldy = 8 * n_tiles + 3;
               std::vector<float> y(static_cast<size_t>(ldy * n_act), 0.5f);

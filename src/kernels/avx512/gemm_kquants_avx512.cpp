@@ -1,0 +1,137 @@
+// AVX-512 tile-pair kernel for q4_Kx8 (gemm_avx512.h): the AVX2 kernel's
+// exact integer scheme (kernels/avx2/gemm_kquants_avx2.cpp) on 16 rows at
+// once, tile a's rows in lanes 0-7 and tile b's in lanes 8-15.
+//   isum = sum_s sc_s * (q . a over sub-block s): the 8 maddubs of a
+//   sub-block summed in int16 (<= 8 * 2 * 15 * 128 = 30720, no saturation),
+//   then vpdpwssd with the (sc, sc) pairs adds sc * sum into int32;
+//   mins_dot = sum_s m_s * (bsums[2s] + bsums[2s+1]);
+// then the oracle's float steps per lane: acc += (d * d_a) * isum;
+// acc -= (dmin * d_a) * mins_dot. Bit-identical to vec_dot_q4_K_q8_K_ref.
+#include "kernels/avx2/gemm_avx2.h"
+#include "kernels/avx512/gemm_avx512.h"
+#include "kernels/avx512/simd_avx512.h"
+#include "quant/blocks.h"
+
+namespace kestrel {
+namespace {
+
+using namespace avx512;
+
+constexpr size_t kQ4_KTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
+constexpr int kMaxActs = 6;
+
+__m512i mask8(int m) { return _mm512_set1_epi8(static_cast<char>(m)); }
+
+// Byte B of every 32-bit lane, zero-extended to int16, in both halves of
+// the lane: the (scale, scale) pair (pshufb works within 128-bit lanes, so
+// one 16-byte pattern serves all four).
+template <int B>
+__m512i dup_byte_u16(__m512i v) {
+  constexpr char z = -128;
+  const __m512i idx = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B, z));
+  return _mm512_shuffle_epi8(v, idx);
+}
+
+// Bytes B, B+1 of every 32-bit lane as zero-extended int16 pairs.
+template <int B>
+__m512i pair_bytes_u16(__m512i v) {
+  constexpr char z = -128;
+  const __m512i idx = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z));
+  return _mm512_shuffle_epi8(v, idx);
+}
+
+template <int S, int N>
+[[gnu::always_inline]] inline void sub_block(const uint8_t* qa, const uint8_t* qb, const int8_t* const (&a)[N],
+                                             __m512i sc, __m512i (&isum)[N]) {
+  constexpr int c = S / 2, h = S % 2;
+  const __m512i m4 = mask8(0x0F);
+  __m512i s16[N];
+  for (int n = 0; n < N; ++n) s16[n] = _mm512_setzero_si512();
+  auto step = [&](int g) {
+    const __m512i q = load_pair256(qa + 32 * (8 * c + g), qb + 32 * (8 * c + g));
+    const __m512i nib = h == 0 ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+    for (int n = 0; n < N; ++n) {
+      s16[n] = _mm512_add_epi16(s16[n], _mm512_maddubs_epi16(nib, bcast_i32(a[n] + 32 * S + 4 * g)));
+    }
+  };
+  steps<8, N <= 2 ? 8 : 2>(step);
+  for (int n = 0; n < N; ++n) isum[n] = _mm512_dpwssd_epi32(isum[n], s16[n], sc);
+}
+
+template <int N>
+void q4_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8_t* act, size_t stride, float* y,
+                  int64_t ldy, bool accumulate) {
+  __m512 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
+  const __m512i m4 = mask8(0x0F), m6 = mask8(0x3F), m30 = mask8(0x30);
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* ba = ta + i * kQ4_KTileBlock;
+    const uint8_t* bb = tb + i * kQ4_KTileBlock;
+    prefetch_stream<kQ4_KTileBlock>(ba);
+    prefetch_stream<kQ4_KTileBlock>(bb);
+    const BlockQ8_K* a[N];
+    const int8_t* aq[N];
+    for (int n = 0; n < N; ++n) {
+      a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+      aq[n] = a[n]->qs;
+    }
+    // Lane r of w0/w1/w2 holds bytes 0-3 / 4-7 / 8-11 of row r's scales.
+    const __m512i w0 = load_pair256(ba + 32, bb + 32), w1 = load_pair256(ba + 64, bb + 64);
+    const __m512i w2 = load_pair256(ba + 96, bb + 96);
+    const __m512i sc_lo = _mm512_and_si512(w0, m6);
+    const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(w2, m4), _mm512_and_si512(_mm512_srli_epi16(w0, 2), m30));
+    const __m512i mn_lo = _mm512_and_si512(w1, m6);
+    const __m512i mn_hi =
+        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(w2, 4), m4), _mm512_and_si512(_mm512_srli_epi16(w1, 2), m30));
+    __m512i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm512_setzero_si512();
+    const uint8_t* qa = ba + 128;
+    const uint8_t* qb = bb + 128;
+    sub_block<0, N>(qa, qb, aq, dup_byte_u16<0>(sc_lo), isum);
+    sub_block<1, N>(qa, qb, aq, dup_byte_u16<1>(sc_lo), isum);
+    sub_block<2, N>(qa, qb, aq, dup_byte_u16<2>(sc_lo), isum);
+    sub_block<3, N>(qa, qb, aq, dup_byte_u16<3>(sc_lo), isum);
+    sub_block<4, N>(qa, qb, aq, dup_byte_u16<0>(sc_hi), isum);
+    sub_block<5, N>(qa, qb, aq, dup_byte_u16<1>(sc_hi), isum);
+    sub_block<6, N>(qa, qb, aq, dup_byte_u16<2>(sc_hi), isum);
+    sub_block<7, N>(qa, qb, aq, dup_byte_u16<3>(sc_hi), isum);
+    const __m512i mn01 = pair_bytes_u16<0>(mn_lo), mn23 = pair_bytes_u16<2>(mn_lo);
+    const __m512i mn45 = pair_bytes_u16<0>(mn_hi), mn67 = pair_bytes_u16<2>(mn_hi);
+    const __m512 d = scales_pair(ba, bb);
+    const __m512 dmin = scales_pair(ba + 16, bb + 16);
+    for (int n = 0; n < N; ++n) {
+      // bsums of the 8 sub-blocks of 32, as (2p, 2p+1) pairs per lane.
+      const __m128i b32 = _mm_hadd_epi16(load_u128(a[n]->bsums), load_u128(a[n]->bsums + 8));
+      const __m512i bs = _mm512_broadcast_i32x4(b32);
+      __m512i mdot = _mm512_madd_epi16(mn01, _mm512_shuffle_epi32(bs, _MM_PERM_AAAA));
+      mdot = _mm512_dpwssd_epi32(mdot, mn23, _mm512_shuffle_epi32(bs, _MM_PERM_BBBB));
+      mdot = _mm512_dpwssd_epi32(mdot, mn45, _mm512_shuffle_epi32(bs, _MM_PERM_CCCC));
+      mdot = _mm512_dpwssd_epi32(mdot, mn67, _mm512_shuffle_epi32(bs, _MM_PERM_DDDD));
+      const __m512 da = _mm512_set1_ps(a[n]->d);
+      acc[n] = _mm512_add_ps(acc[n], _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[n])));
+      acc[n] = _mm512_sub_ps(acc[n], _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(mdot)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows16(y + n * ldy, acc[n], accumulate);
+}
+
+}  // namespace
+
+void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  int64_t i = 0;
+  for (; i + 2 <= n_tiles; i += 2) {
+    const uint8_t* ta = tiles + i * tile_bytes;
+    for_act_groups<kMaxActs>(n_act, [&](auto n, int64_t t) {
+      q4_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, ta + tile_bytes, act + t * act_stride, act_stride,
+                                       y + t * ldy + 8 * i, ldy, accumulate);
+    });
+  }
+  if (i < n_tiles) {
+    gemm_q4_Kx8_avx2(n_in, tiles + i * tile_bytes, 1, tile_bytes, act, act_stride, n_act, y + 8 * i, ldy, accumulate);
+  }
+}
+
+}  // namespace kestrel
