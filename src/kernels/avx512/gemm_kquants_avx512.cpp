@@ -1,15 +1,19 @@
-// AVX-512 tile-pair kernel for q4_Kx8 (gemm_avx512.h): the AVX2 kernel's
-// exact integer scheme (kernels/avx2/gemm_kquants_avx2.cpp) on 16 rows at
-// once, tile a's rows in lanes 0-7 and tile b's in lanes 8-15.
+// AVX-512 tile-pair kernels for q4_Kx8 and q6_Kx8 (gemm_avx512.h): the AVX2
+// kernels' exact integer schemes (kernels/avx2/gemm_kquants_avx2.cpp) on 16
+// rows at once, tile a's rows in lanes 0-7 and tile b's in lanes 8-15.
 //   isum = sum_s sc_s * (q . a over sub-block s): the 8 maddubs of a
 //   sub-block summed in int16 (<= 8 * 2 * 15 * 128 = 30720, no saturation),
 //   then vpdpwssd with the (sc, sc) pairs adds sc * sum into int32;
 //   mins_dot = sum_s m_s * (bsums[2s] + bsums[2s+1]);
 // then the oracle's float steps per lane: acc += (d * d_a) * isum;
 // acc -= (dmin * d_a) * mins_dot. Bit-identical to vec_dot_q4_K_q8_K_ref.
+// q6_K: isum = sum_g sc_g * (q . a over group g of 16) - 32 * sum_g sc_g *
+// bsums[g], q in 0..63 (2 maddubs per int16 sum: 2 * 2 * 63 * 128 = 32256),
+// signed scales applied with vpdpwssd; acc += (d * d_a) * isum.
 #include "kernels/avx2/gemm_avx2.h"
 #include "kernels/avx512/gemm_avx512.h"
 #include "kernels/avx512/simd_avx512.h"
+#include "kernels/packed.h"
 #include "quant/blocks.h"
 
 namespace kestrel {
@@ -18,6 +22,8 @@ namespace {
 using namespace avx512;
 
 constexpr size_t kQ4_KTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
+constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
+constexpr int kMaxDecodeActs = 2;  // activation rows that go to the AVX2 kernel
 constexpr int kMaxActs = 6;
 
 __m512i mask8(int m) { return _mm512_set1_epi8(static_cast<char>(m)); }
@@ -40,6 +46,25 @@ __m512i pair_bytes_u16(__m512i v) {
   const __m512i idx = _mm512_broadcast_i32x4(
       _mm_setr_epi8(B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B, z));
   return _mm512_shuffle_epi8(v, idx);
+}
+
+// Signed byte B of every 32-bit lane sign-extended to int16, in both halves
+// (the byte goes to each int16's high half; the arithmetic shift extends it).
+template <int B>
+__m512i dup_byte_i16(__m512i v) {
+  constexpr char z = -128;
+  const __m512i idx = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(z, B, z, B, z, 4 + B, z, 4 + B, z, 8 + B, z, 8 + B, z, 12 + B, z, 12 + B));
+  return _mm512_srai_epi16(_mm512_shuffle_epi8(v, idx), 8);
+}
+
+// Signed bytes B, B+1 of every 32-bit lane as sign-extended int16 pairs.
+template <int B>
+__m512i pair_bytes_i16(__m512i v) {
+  constexpr char z = -128;
+  const __m512i idx = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(z, B, z, B + 1, z, 4 + B, z, 5 + B, z, 8 + B, z, 9 + B, z, 12 + B, z, 13 + B));
+  return _mm512_srai_epi16(_mm512_shuffle_epi8(v, idx), 8);
 }
 
 template <int S, int N>
@@ -117,21 +142,113 @@ void q4_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8
   for (int n = 0; n < N; ++n) store_rows16(y + n * ldy, acc[n], accumulate);
 }
 
-}  // namespace
+template <int N>
+void q6_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8_t* act, size_t stride, float* y,
+                  int64_t ldy, bool accumulate) {
+  __m512 acc[N];
+  for (int n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
+  const __m512i m6 = mask8(0x3F);
+  for (int64_t i = 0; i < nsb; ++i) {
+    const uint8_t* ba = ta + i * kQ6_KTileBlock;
+    const uint8_t* bb = tb + i * kQ6_KTileBlock;
+    prefetch_stream<kQ6_KTileBlock>(ba);
+    prefetch_stream<kQ6_KTileBlock>(bb);
+    const BlockQ8_K* a[N];
+    for (int n = 0; n < N; ++n) a[n] = reinterpret_cast<const BlockQ8_K*>(act + n * stride) + i;
+    __m512i isum[N];
+    for (int n = 0; n < N; ++n) isum[n] = _mm512_setzero_si512();
+    // Group g = 4v + B: scale byte B of every lane of scale vector v; quants
+    // in 3 vectors (low 6 bits: elements 4j..4j+3; top 2 bits: a third of
+    // element 12 + k), as in the AVX2 kernel.
+    auto group = [&](auto b_tag, int v, __m512i sc_v) {
+      constexpr int B = decltype(b_tag)::value;
+      const size_t off = 16 + 128 + 96 * (4 * v + B);
+      const __m512i v0 = load_pair256(ba + off, bb + off), v1 = load_pair256(ba + off + 32, bb + off + 32);
+      const __m512i v2 = load_pair256(ba + off + 64, bb + off + 64);
+      const __m512i e0 = _mm512_and_si512(v0, m6), e1 = _mm512_and_si512(v1, m6), e2 = _mm512_and_si512(v2, m6);
+      const __m512i e3 = _mm512_or_si512(
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v0, 6), mask8(0x03)),
+                          _mm512_and_si512(_mm512_srli_epi16(v1, 4), mask8(0x0C))),
+          _mm512_and_si512(_mm512_srli_epi16(v2, 2), mask8(0x30)));
+      const __m512i sc = dup_byte_i16<B>(sc_v);
+      for (int n = 0; n < N; ++n) {
+        const int8_t* an = a[n]->qs + 16 * (4 * v + B);
+        const __m512i s01 =
+            _mm512_add_epi16(_mm512_maddubs_epi16(e0, bcast_i32(an)), _mm512_maddubs_epi16(e1, bcast_i32(an + 4)));
+        const __m512i s23 = _mm512_add_epi16(_mm512_maddubs_epi16(e2, bcast_i32(an + 8)),
+                                             _mm512_maddubs_epi16(e3, bcast_i32(an + 12)));
+        isum[n] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[n], s01, sc), s23, sc);
+      }
+    };
+    auto four_groups = [&](int v) {
+      const __m512i sc_v = load_pair256(ba + 16 + 32 * v, bb + 16 + 32 * v);
+      group(std::integral_constant<int, 0>{}, v, sc_v);
+      group(std::integral_constant<int, 1>{}, v, sc_v);
+      group(std::integral_constant<int, 2>{}, v, sc_v);
+      group(std::integral_constant<int, 3>{}, v, sc_v);
+    };
+    steps<4, N <= 2 ? 4 : 1>(four_groups);
+    // The -32 offset: 32 * sum_g sc_g * bsums[g], scales taken in pairs.
+    __m512i scp[8];
+    for (int v = 0; v < 4; ++v) {
+      const __m512i sc_v = load_pair256(ba + 16 + 32 * v, bb + 16 + 32 * v);
+      scp[2 * v] = pair_bytes_i16<0>(sc_v);
+      scp[2 * v + 1] = pair_bytes_i16<2>(sc_v);
+    }
+    const __m512 d = scales_pair(ba, bb);
+    for (int n = 0; n < N; ++n) {
+      __m512i off = _mm512_setzero_si512();
+      for (int p = 0; p < 8; ++p) off = _mm512_dpwssd_epi32(off, scp[p], bcast_i32(a[n]->bsums + 2 * p));
+      const __m512i total = _mm512_sub_epi32(isum[n], _mm512_slli_epi32(off, 5));
+      const __m512 da = _mm512_set1_ps(a[n]->d);
+      acc[n] = _mm512_add_ps(acc[n], _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(total)));
+    }
+  }
+  for (int n = 0; n < N; ++n) store_rows16(y + n * ldy, acc[n], accumulate);
+}
 
-void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
-                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+// Tile pairs through Rows, an odd last tile through the AVX2 kernel.
+template <int MaxN, typename Rows>
+void kquant_tile_pairs(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate, PackedGemmFn single,
+                       Rows&& rows) {
+  // Decode (one or two activation rows) streams the weights once and is
+  // bound by memory; there the AVX2 kernel's single stream per tile ran
+  // ~8% faster than two interleaved tile streams (docs/performance.md).
+  if (n_act <= kMaxDecodeActs) {
+    single(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
+    return;
+  }
   int64_t i = 0;
   for (; i + 2 <= n_tiles; i += 2) {
     const uint8_t* ta = tiles + i * tile_bytes;
-    for_act_groups<kMaxActs>(n_act, [&](auto n, int64_t t) {
-      q4_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, ta + tile_bytes, act + t * act_stride, act_stride,
-                                       y + t * ldy + 8 * i, ldy, accumulate);
+    for_act_groups<MaxN>(n_act, [&](auto n, int64_t t) {
+      rows(n, ta, ta + tile_bytes, act + t * act_stride, y + t * ldy + 8 * i);
     });
   }
-  if (i < n_tiles) {
-    gemm_q4_Kx8_avx2(n_in, tiles + i * tile_bytes, 1, tile_bytes, act, act_stride, n_act, y + 8 * i, ldy, accumulate);
-  }
+  if (i < n_tiles) single(n_in, tiles + i * tile_bytes, 1, tile_bytes, act, act_stride, n_act, y + 8 * i, ldy, accumulate);
+}
+
+}  // namespace
+
+void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  kquant_tile_pairs<kMaxActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                              gemm_q6_Kx8_avx2,
+                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
+                                q6_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
+                                                                 accumulate);
+                              });
+}
+
+void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  kquant_tile_pairs<kMaxActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                              gemm_q4_Kx8_avx2,
+                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
+                                q4_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
+                                                                 accumulate);
+                              });
 }
 
 }  // namespace kestrel
