@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "kernels/kernel_registry.h"
 #include "convert/progress_bar.h"
 #include "core/file_io.h"
 #include "core/interrupt.h"
@@ -278,6 +279,8 @@ int cmd_bench(Args& args) {
 
   if (json_out) {
     nlohmann::json j;
+    j["isa"] = isa_name(active_isa());
+    j["matrix_kernels"] = packed_kernel_summary(active_isa());
     for (const auto& [t, hp] : peaks) {
       j["hardware"].push_back({{"threads", t}, {"read_bandwidth_bytes_per_s", hp.read_bandwidth},
                                {"f32_peak_flops", hp.f32_peak}, {"int8_peak_ops", hp.int8_peak}});
@@ -304,7 +307,8 @@ int cmd_bench(Args& args) {
     std::printf("\nthreads %lld: read bandwidth %.2f GB/s, f32 FMA peak %.1f GFLOP/s, int8 dot peak %.1f GOP/s",
                 static_cast<long long>(t), hp.read_bandwidth / 1e9, hp.f32_peak / 1e9, hp.int8_peak / 1e9);
   }
-  std::printf("\n");
+  std::printf("\nISA %s (matrix kernels: %s); probes use its instructions\n",
+              std::string(isa_name(active_isa())).c_str(), packed_kernel_summary(active_isa()).c_str());
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "core/cpu_features.h"
 #include "context_window.h"
 #include "core/interrupt.h"
 #include "options.h"
@@ -173,7 +174,8 @@ int cmd_run(Args& args) {
   cp.n_ctx = o.n_ctx;
   cp.n_threads = o.threads;
   Context ctx(*model, cp);
-  std::fprintf(stderr, "%s\n", kv_cache_summary(ctx.engine().kv()).c_str());
+  std::fprintf(stderr, "%s; kernels: %s\n", kv_cache_summary(ctx.engine().kv()).c_str(),
+               std::string(isa_name(active_isa())).c_str());
   const Tokenizer& tok = model->tokenizer();
   const auto tokens = tok.encode(o.prompt, true, false);
   if (tokens.empty()) throw Error("the prompt produced no tokens");

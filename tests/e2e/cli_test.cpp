@@ -105,6 +105,16 @@ TEST_F(Cli, BenchRunsPastTheTrainedContextWithAWarning) {
   // --split: the table of where each test's time went.
   EXPECT_NE(r.out.find("| ms/token | matrix products | attention | other |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("GB/s = "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nISA "), std::string::npos) << "the level the rows ran at: " << r.out;
+}
+
+// KESTREL_ISA picks the level bench runs and probes at, and says so.
+TEST_F(Cli, BenchNamesTheIsaItRanAt) {
+  const auto r = run_command("KESTREL_ISA=scalar " + kestrel_bin() + " bench -m " + model_ +
+                             " -p 8 -n 0 -t 1 -r 1 --no-warmup --json 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\"isa\": \"scalar\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"matrix_kernels\": \"scalar: every type"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, PromptLongerThanContextIsAnError) {
