@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/tile_loops.h"
+
 namespace kestrel::avx2 {
 
 // IEEE half (raw bits) to float with the F16C instruction; exact.
@@ -185,40 +187,10 @@ inline void store_rows8(float* y, __m256 v, bool accumulate) {
   _mm256_storeu_ps(y, v);
 }
 
-// Calls f(0), ..., f(Count - 1): as a loop whose body is Unroll calls
-// (Count % Unroll == 0), or straight through when Unroll == Count. The tile
-// kernels' decode paths (1-2 activation rows) run their fixed inner loops
-// straight: as short loops, the branches cost 10-20% of the kernel with
-// weights in L2. With more rows they stay looped, or the compiler starts
-// every step's multiplies first and spills.
-template <int Count, int Unroll, typename F>
-inline void steps(F&& f) {
-  static_assert(Unroll >= 1 && Count % Unroll == 0);
-  auto body = [&]<int... J>(int base, std::integer_sequence<int, J...>) { (f(base + J), ...); };
-#pragma GCC unroll 1
-  for (int base = 0; base < Count; base += Unroll) body(base, std::make_integer_sequence<int, Unroll>{});
-}
-
-template <int N, typename F>
-inline void dispatch_act_count(int64_t n, int64_t t, F& f) {
-  if constexpr (N >= 1) {
-    if (n == N) {
-      f(std::integral_constant<int, N>{}, t);
-    } else {
-      dispatch_act_count<N - 1>(n, t, f);
-    }
-  }
-}
-
-// Calls f(integral_constant<N>, t) over activation rows t.. in groups of
-// MaxN, then once for the remaining n_act % MaxN rows, so kernels are
-// templates on the row count N (accumulators stay in registers).
-template <int MaxN, typename F>
-inline void for_act_groups(int64_t n_act, F&& f) {
-  int64_t t = 0;
-  for (; t + MaxN <= n_act; t += MaxN) f(std::integral_constant<int, MaxN>{}, t);
-  dispatch_act_count<MaxN - 1>(n_act - t, t, f);
-}
+// steps(), for_act_groups(): kernels/tile_loops.h.
+using tile_loops::dispatch_act_count;
+using tile_loops::for_act_groups;
+using tile_loops::steps;
 
 // The loop of every 8-row tile GEMM: for each tile and each group of up to
 // MaxN activation rows (then the rest), rows(integral_constant<N>, tile,

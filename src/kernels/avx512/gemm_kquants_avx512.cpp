@@ -207,33 +207,11 @@ void q6_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8
   for (int n = 0; n < N; ++n) store_rows16(y + n * ldy, acc[n], accumulate);
 }
 
-// Tile pairs through Rows, an odd last tile through the AVX2 kernel.
-template <int MaxN, typename Rows>
-void kquant_tile_pairs(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
-                       size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate, PackedGemmFn single,
-                       Rows&& rows) {
-  // Decode (one or two activation rows) streams the weights once and is
-  // bound by memory; there the AVX2 kernel's single stream per tile ran
-  // ~8% faster than two interleaved tile streams (docs/performance.md).
-  if (n_act <= kMaxDecodeActs) {
-    single(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate);
-    return;
-  }
-  int64_t i = 0;
-  for (; i + 2 <= n_tiles; i += 2) {
-    const uint8_t* ta = tiles + i * tile_bytes;
-    for_act_groups<MaxN>(n_act, [&](auto n, int64_t t) {
-      rows(n, ta, ta + tile_bytes, act + t * act_stride, y + t * ldy + 8 * i);
-    });
-  }
-  if (i < n_tiles) single(n_in, tiles + i * tile_bytes, 1, tile_bytes, act, act_stride, n_act, y + 8 * i, ldy, accumulate);
-}
-
 }  // namespace
 
 void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  kquant_tile_pairs<kMaxActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
                               gemm_q6_Kx8_avx2,
                               [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
                                 q6_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
@@ -243,7 +221,7 @@ void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, siz
 
 void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  kquant_tile_pairs<kMaxActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
                               gemm_q4_Kx8_avx2,
                               [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
                                 q4_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,

@@ -7,6 +7,8 @@
 
 #include <immintrin.h>
 
+#include "kernels/tile_loops.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -52,33 +54,9 @@ inline void store_rows16(float* y, __m512 v, bool accumulate) {
   _mm512_storeu_ps(y, v);
 }
 
-// Calls f(0), ..., f(Count - 1) as a loop of Unroll calls per iteration.
-template <int Count, int Unroll, typename F>
-inline void steps(F&& f) {
-  static_assert(Unroll >= 1 && Count % Unroll == 0);
-  auto body = [&]<int... J>(int base, std::integer_sequence<int, J...>) { (f(base + J), ...); };
-#pragma GCC unroll 1
-  for (int base = 0; base < Count; base += Unroll) body(base, std::make_integer_sequence<int, Unroll>{});
-}
-
-template <int N, typename F>
-inline void dispatch_act_count(int64_t n, int64_t t, F& f) {
-  if constexpr (N >= 1) {
-    if (n == N) {
-      f(std::integral_constant<int, N>{}, t);
-    } else {
-      dispatch_act_count<N - 1>(n, t, f);
-    }
-  }
-}
-
-// Calls f(integral_constant<N>, t) over activation rows in groups of MaxN,
-// then once for the remaining rows.
-template <int MaxN, typename F>
-inline void for_act_groups(int64_t n_act, F&& f) {
-  int64_t t = 0;
-  for (; t + MaxN <= n_act; t += MaxN) f(std::integral_constant<int, MaxN>{}, t);
-  dispatch_act_count<MaxN - 1>(n_act - t, t, f);
-}
+// The shared loops (kernels/tile_loops.h).
+using tile_loops::for_act_groups;
+using tile_loops::for_tile_pairs;
+using tile_loops::steps;
 
 }  // namespace kestrel::avx512
