@@ -263,7 +263,7 @@ TEST(KernelRegistry, MissingEntriesFallBackToTheNextLowerLevel) {
   }
   if (cpu_supports(Isa::Avx512)) {
     EXPECT_EQ(find_packed_gemm(DType::Q4_0, Isa::Avx512)->isa, Isa::Avx512);
-    EXPECT_EQ(find_packed_gemm(DType::Q5_K, Isa::Avx512)->isa, Isa::Avx2) << "no avx512 q5_K kernel yet";
+    EXPECT_EQ(find_packed_gemm(DType::Q3_K, Isa::Avx512)->isa, Isa::Avx2) << "no avx512 q3_K kernel yet";
   }
   EXPECT_EQ(find_packed_gemm(DType::F32, Isa::Avx2), nullptr);
 }

@@ -23,6 +23,8 @@ void gemm_q8_0x8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, siz
 void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 
+void gemm_q5_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate);
 

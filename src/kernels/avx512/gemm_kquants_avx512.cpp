@@ -1,4 +1,4 @@
-// AVX-512 tile-pair kernels for q4_Kx8 and q6_Kx8 (gemm_avx512.h): the AVX2
+// AVX-512 tile-pair kernels for q4_Kx8, q5_Kx8 and q6_Kx8 (gemm_avx512.h): the AVX2
 // kernels' exact integer schemes (kernels/avx2/gemm_kquants_avx2.cpp) on 16
 // rows at once, tile a's rows in lanes 0-7 and tile b's in lanes 8-15.
 //   isum = sum_s sc_s * (q . a over sub-block s): the 8 maddubs of a
@@ -7,6 +7,8 @@
 //   mins_dot = sum_s m_s * (bsums[2s] + bsums[2s+1]);
 // then the oracle's float steps per lane: acc += (d * d_a) * isum;
 // acc -= (dmin * d_a) * mins_dot. Bit-identical to vec_dot_q4_K_q8_K_ref.
+// q5_K: the same with levels 0..31 (4 maddubs per int16 sum, 2 per
+// sub-block), bit-identical to vec_dot_q5_K_q8_K_ref.
 // q6_K: isum = sum_g sc_g * (q . a over group g of 16) - 32 * sum_g sc_g *
 // bsums[g], q in 0..63 (2 maddubs per int16 sum: 2 * 2 * 63 * 128 = 32256),
 // signed scales applied with vpdpwssd; acc += (d * d_a) * isum.
@@ -21,7 +23,6 @@ namespace {
 
 using namespace avx512;
 
-constexpr size_t kQ4_KTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
 constexpr size_t kQ6_KTileBlock = 8 * sizeof(BlockQ6_K);  // 1680
 constexpr int kMaxDecodeActs = 2;  // activation rows that go to the AVX2 kernel
 constexpr int kMaxActs = 6;
@@ -67,35 +68,87 @@ __m512i pair_bytes_i16(__m512i v) {
   return _mm512_srai_epi16(_mm512_shuffle_epi8(v, idx), 8);
 }
 
-template <int S, int N>
-[[gnu::always_inline]] inline void sub_block(const uint8_t* qa, const uint8_t* qb, const int8_t* const (&a)[N],
-                                             __m512i sc, __m512i (&isum)[N]) {
-  constexpr int c = S / 2, h = S % 2;
-  const __m512i m4 = mask8(0x0F);
-  __m512i s16[N];
-  for (int n = 0; n < N; ++n) s16[n] = _mm512_setzero_si512();
-  auto step = [&](int g) {
-    const __m512i q = load_pair256(qa + 32 * (8 * c + g), qb + 32 * (8 * c + g));
-    const __m512i nib = h == 0 ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-    for (int n = 0; n < N; ++n) {
-      s16[n] = _mm512_add_epi16(s16[n], _mm512_maddubs_epi16(nib, bcast_i32(a[n] + 32 * S + 4 * g)));
-    }
-  };
-  steps<8, N <= 2 ? 8 : 2>(step);
-  for (int n = 0; n < N; ++n) isum[n] = _mm512_dpwssd_epi32(isum[n], s16[n], sc);
+// The part of a q4_Kx8 / q5_Kx8 tile-pair block that differs between the
+// two: sub-block S (32 elements of the 16 rows) dotted with the N rows'
+// quants in int16 sums that cannot saturate, then isum += sc * sum.
+struct Q4KQuants {
+  static constexpr size_t kTileBlock = 8 * sizeof(BlockQ4_K);  // 1152
+  // Sub-block S = 2c + h: nibble half h of chunk c's 8 vectors; 8 maddubs
+  // per int16 sum (<= 8 * 2 * 15 * 128).
+  template <int S, int N>
+  [[gnu::always_inline]] static void sub_block(const uint8_t* qa, const uint8_t* qb, const int8_t* const (&a)[N],
+                                               __m512i sc, __m512i (&isum)[N]) {
+    constexpr int c = S / 2, h = S % 2;
+    const __m512i m4 = mask8(0x0F);
+    __m512i s16[N];
+    for (int n = 0; n < N; ++n) s16[n] = _mm512_setzero_si512();
+    auto step = [&](int g) {
+      const __m512i q = load_pair256(qa + 32 * (8 * c + g), qb + 32 * (8 * c + g));
+      const __m512i nib = h == 0 ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+      for (int n = 0; n < N; ++n) {
+        s16[n] = _mm512_add_epi16(s16[n], _mm512_maddubs_epi16(nib, bcast_i32(a[n] + 32 * S + 4 * g)));
+      }
+    };
+    steps<8, N <= 2 ? 8 : 2>(step);
+    for (int n = 0; n < N; ++n) isum[n] = _mm512_dpwssd_epi32(isum[n], s16[n], sc);
+  }
+};
+
+// Bits of each byte of x >> Shift (16-bit shift) under Mask.
+template <int Shift, int Mask>
+__m512i bits(__m512i x) {
+  return _mm512_and_si512(_mm512_srli_epi16(x, Shift), mask8(Mask));
 }
 
-template <int N>
-void q4_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8_t* act, size_t stride, float* y,
+struct Q5KQuants {
+  static constexpr size_t kTileBlock = 8 * sizeof(BlockQ5_K);  // 1408
+  // Sub-block S is 160 bytes per tile in the 5-bit layout
+  // (kernels/avx2/tile_levels_avx2.h, values5_x8): 8 vectors of values
+  // 0..31 rebuilt from 5, then two int16 sums of 4 maddubs each
+  // (4 * 2 * 31 * 128 = 31744 < 2^15).
+  template <int S, int N>
+  [[gnu::always_inline]] static void sub_block(const uint8_t* qa, const uint8_t* qb, const int8_t* const (&a)[N],
+                                               __m512i sc, __m512i (&isum)[N]) {
+    const uint8_t* pa = qa + 160 * S;
+    const uint8_t* pb = qb + 160 * S;
+    const __m512i v0 = load_pair256(pa, pb), v1 = load_pair256(pa + 32, pb + 32), v2 = load_pair256(pa + 64, pb + 64);
+    const __m512i v3 = load_pair256(pa + 96, pb + 96), v4 = load_pair256(pa + 128, pb + 128);
+    const __m512i m5 = mask8(0x1F);
+    __m512i e[8];
+    e[0] = _mm512_and_si512(v0, m5);
+    e[1] = _mm512_and_si512(v1, m5);
+    e[2] = _mm512_and_si512(v2, m5);
+    e[3] = _mm512_and_si512(v3, m5);
+    e[4] = _mm512_and_si512(v4, m5);
+    e[5] = _mm512_or_si512(bits<5, 0x07>(v0), bits<2, 0x18>(v1));
+    e[6] = _mm512_or_si512(_mm512_or_si512(bits<7, 0x01>(v1), bits<4, 0x0E>(v2)), bits<1, 0x10>(v3));
+    e[7] = _mm512_or_si512(bits<6, 0x03>(v3), bits<3, 0x1C>(v4));
+    for (int n = 0; n < N; ++n) {
+      const int8_t* an = a[n] + 32 * S;
+      for (int j = 0; j < 8; j += 4) {
+        const __m512i s01 = _mm512_add_epi16(_mm512_maddubs_epi16(e[j], bcast_i32(an + 4 * j)),
+                                             _mm512_maddubs_epi16(e[j + 1], bcast_i32(an + 4 * j + 4)));
+        const __m512i s23 = _mm512_add_epi16(_mm512_maddubs_epi16(e[j + 2], bcast_i32(an + 4 * j + 8)),
+                                             _mm512_maddubs_epi16(e[j + 3], bcast_i32(an + 4 * j + 12)));
+        isum[n] = _mm512_dpwssd_epi32(isum[n], _mm512_add_epi16(s01, s23), sc);
+      }
+    }
+  }
+};
+
+// q4_Kx8 and q5_Kx8 tile pairs: d[8], dmin[8], the interleaved 12-byte
+// scale fields (3 vectors per tile), then Quants' bytes from offset 128.
+template <typename Quants, int N>
+void k4_scaled_x16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8_t* act, size_t stride, float* y,
                   int64_t ldy, bool accumulate) {
   __m512 acc[N];
   for (int n = 0; n < N; ++n) acc[n] = _mm512_setzero_ps();
   const __m512i m4 = mask8(0x0F), m6 = mask8(0x3F), m30 = mask8(0x30);
   for (int64_t i = 0; i < nsb; ++i) {
-    const uint8_t* ba = ta + i * kQ4_KTileBlock;
-    const uint8_t* bb = tb + i * kQ4_KTileBlock;
-    prefetch_stream<kQ4_KTileBlock>(ba);
-    prefetch_stream<kQ4_KTileBlock>(bb);
+    const uint8_t* ba = ta + i * Quants::kTileBlock;
+    const uint8_t* bb = tb + i * Quants::kTileBlock;
+    prefetch_stream<Quants::kTileBlock>(ba);
+    prefetch_stream<Quants::kTileBlock>(bb);
     const BlockQ8_K* a[N];
     const int8_t* aq[N];
     for (int n = 0; n < N; ++n) {
@@ -114,14 +167,14 @@ void q4_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8
     for (int n = 0; n < N; ++n) isum[n] = _mm512_setzero_si512();
     const uint8_t* qa = ba + 128;
     const uint8_t* qb = bb + 128;
-    sub_block<0, N>(qa, qb, aq, dup_byte_u16<0>(sc_lo), isum);
-    sub_block<1, N>(qa, qb, aq, dup_byte_u16<1>(sc_lo), isum);
-    sub_block<2, N>(qa, qb, aq, dup_byte_u16<2>(sc_lo), isum);
-    sub_block<3, N>(qa, qb, aq, dup_byte_u16<3>(sc_lo), isum);
-    sub_block<4, N>(qa, qb, aq, dup_byte_u16<0>(sc_hi), isum);
-    sub_block<5, N>(qa, qb, aq, dup_byte_u16<1>(sc_hi), isum);
-    sub_block<6, N>(qa, qb, aq, dup_byte_u16<2>(sc_hi), isum);
-    sub_block<7, N>(qa, qb, aq, dup_byte_u16<3>(sc_hi), isum);
+    Quants::template sub_block<0, N>(qa, qb, aq, dup_byte_u16<0>(sc_lo), isum);
+    Quants::template sub_block<1, N>(qa, qb, aq, dup_byte_u16<1>(sc_lo), isum);
+    Quants::template sub_block<2, N>(qa, qb, aq, dup_byte_u16<2>(sc_lo), isum);
+    Quants::template sub_block<3, N>(qa, qb, aq, dup_byte_u16<3>(sc_lo), isum);
+    Quants::template sub_block<4, N>(qa, qb, aq, dup_byte_u16<0>(sc_hi), isum);
+    Quants::template sub_block<5, N>(qa, qb, aq, dup_byte_u16<1>(sc_hi), isum);
+    Quants::template sub_block<6, N>(qa, qb, aq, dup_byte_u16<2>(sc_hi), isum);
+    Quants::template sub_block<7, N>(qa, qb, aq, dup_byte_u16<3>(sc_hi), isum);
     const __m512i mn01 = pair_bytes_u16<0>(mn_lo), mn23 = pair_bytes_u16<2>(mn_lo);
     const __m512i mn45 = pair_bytes_u16<0>(mn_hi), mn67 = pair_bytes_u16<2>(mn_hi);
     const __m512 d = scales_pair(ba, bb);
@@ -224,7 +277,17 @@ void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, siz
   for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
                               gemm_q4_Kx8_avx2,
                               [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                                q4_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
+                                k4_scaled_x16_rows<Q4KQuants, decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
+                                                                 accumulate);
+                              });
+}
+
+void gemm_q5_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                              gemm_q5_Kx8_avx2,
+                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
+                                k4_scaled_x16_rows<Q5KQuants, decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
                                                                  accumulate);
                               });
 }

@@ -11,6 +11,7 @@ std::span<const PackedGemmEntry> avx512_packed_gemms() {
       {DType::Q4_0, gemm_q4_0x8_avx512, 16, Isa::Avx512},
       {DType::Q8_0, gemm_q8_0x8_avx512, 16, Isa::Avx512},
       {DType::Q4_K, gemm_q4_Kx8_avx512, 16, Isa::Avx512},
+      {DType::Q5_K, gemm_q5_Kx8_avx512, 16, Isa::Avx512},
       {DType::Q6_K, gemm_q6_Kx8_avx512, 16, Isa::Avx512},
   };
   return kTable;
