@@ -70,4 +70,17 @@ inline void for_tile_pairs(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, 
   if (i < n_tiles) single(n_in, tiles + i * tile_bytes, 1, tile_bytes, act, act_stride, n_act, y + 8 * i, ldy, accumulate);
 }
 
+// A whole PackedGemmFn over tile pairs: pick(integral_constant<N>) names
+// the kernel's rows function for N activation rows, called as
+// rows(n_blocks, tile a, tile b, act, act_stride, y, ldy, accumulate).
+template <int MaxN, int MaxDecode, typename Single, typename Pick>
+inline void gemm_tile_pairs(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes,
+                            const uint8_t* act, size_t act_stride, int64_t n_act, float* y, int64_t ldy,
+                            bool accumulate, Single single, int64_t n_blocks, Pick pick) {
+  for_tile_pairs<MaxN, MaxDecode>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate, single,
+                                  [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
+                                    pick(n)(n_blocks, ta, tb, a, act_stride, out, ldy, accumulate);
+                                  });
+}
+
 }  // namespace kestrel::tile_loops

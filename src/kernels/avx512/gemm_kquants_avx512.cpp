@@ -262,34 +262,25 @@ void q6_Kx16_rows(int64_t nsb, const uint8_t* ta, const uint8_t* tb, const uint8
 
 }  // namespace
 
-void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
-                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
-                              gemm_q6_Kx8_avx2,
-                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                                q6_Kx16_rows<decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
-                                                                 accumulate);
-                              });
-}
-
 void gemm_q4_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
-                              gemm_q4_Kx8_avx2,
-                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                                k4_scaled_x16_rows<Q4KQuants, decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
-                                                                 accumulate);
-                              });
+  gemm_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                                            gemm_q4_Kx8_avx2, n_in / QK_K,
+                                            [](auto n) { return k4_scaled_x16_rows<Q4KQuants, decltype(n)::value>; });
 }
 
 void gemm_q5_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
-                              gemm_q5_Kx8_avx2,
-                              [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                                k4_scaled_x16_rows<Q5KQuants, decltype(n)::value>(n_in / QK_K, ta, tb, a, act_stride, out, ldy,
-                                                                 accumulate);
-                              });
+  gemm_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                                            gemm_q5_Kx8_avx2, n_in / QK_K,
+                                            [](auto n) { return k4_scaled_x16_rows<Q5KQuants, decltype(n)::value>; });
+}
+
+void gemm_q6_Kx8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
+                        size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
+  gemm_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                                            gemm_q6_Kx8_avx2, n_in / QK_K,
+                                            [](auto n) { return q6_Kx16_rows<decltype(n)::value>; });
 }
 
 }  // namespace kestrel

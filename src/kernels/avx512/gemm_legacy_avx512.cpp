@@ -89,18 +89,16 @@ void q8_0x16_rows(int64_t nb, const uint8_t* ta, const uint8_t* tb, const uint8_
 
 void gemm_q4_0x8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate, gemm_q4_0x8_avx2,
-                 [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                   q4_0x16_rows<decltype(n)::value>(n_in / 32, ta, tb, a, act_stride, out, ldy, accumulate);
-                 });
+  gemm_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                                            gemm_q4_0x8_avx2, n_in / 32,
+                                            [](auto n) { return q4_0x16_rows<decltype(n)::value>; });
 }
 
 void gemm_q8_0x8_avx512(int64_t n_in, const uint8_t* tiles, int64_t n_tiles, size_t tile_bytes, const uint8_t* act,
                         size_t act_stride, int64_t n_act, float* y, int64_t ldy, bool accumulate) {
-  for_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate, gemm_q8_0x8_avx2,
-                 [&](auto n, const uint8_t* ta, const uint8_t* tb, const uint8_t* a, float* out) {
-                   q8_0x16_rows<decltype(n)::value>(n_in / 32, ta, tb, a, act_stride, out, ldy, accumulate);
-                 });
+  gemm_tile_pairs<kMaxActs, kMaxDecodeActs>(n_in, tiles, n_tiles, tile_bytes, act, act_stride, n_act, y, ldy, accumulate,
+                                            gemm_q8_0x8_avx2, n_in / 32,
+                                            [](auto n) { return q8_0x16_rows<decltype(n)::value>; });
 }
 
 }  // namespace kestrel

@@ -57,6 +57,7 @@ inline void store_rows16(float* y, __m512 v, bool accumulate) {
 // The shared loops (kernels/tile_loops.h).
 using tile_loops::for_act_groups;
 using tile_loops::for_tile_pairs;
+using tile_loops::gemm_tile_pairs;
 using tile_loops::steps;
 
 }  // namespace kestrel::avx512
