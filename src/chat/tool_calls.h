@@ -47,8 +47,9 @@ struct ParseOptions {
   ToolCallFormat format = ToolCallFormat::None;
   bool parse_tool_calls = false;  // only when the request listed tools
   bool parse_reasoning = false;   // split <think>...</think> out
-  // The template opened <think> in the prompt itself (DeepSeek-R1 distills,
-  // Qwen3 with thinking), so the answer starts inside the reasoning.
+  // The template opened <think> in the prompt itself (DeepSeek-R1 distills;
+  // see prompt_opens_reasoning), so the answer starts inside the reasoning.
+  // Only with parse_reasoning; a repeated <think> at the start is skipped.
   bool starts_in_reasoning = false;
   // Ids the model did not write are derived from this and a counter
   // ("call_" + 8 alphanumerics; Mistral: 9 alphanumerics, which its template
@@ -56,7 +57,10 @@ struct ParseOptions {
   std::uint64_t call_id_seed = 0;
 };
 
-// Text that does not parse as the format's tool call stays content.
+// Text that does not parse as the format's tool call stays content (never
+// throws). reasoning_content is stripped; content loses leading whitespace
+// and whitespace next to a call (llama.cpp's rules); with neither parse_*
+// option set, content is the text unchanged.
 ParsedMessage parse_assistant_output(std::string_view text, const ParseOptions& opts);
 
 // One piece of a streamed answer, in OpenAI's delta terms.

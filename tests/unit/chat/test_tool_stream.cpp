@@ -47,7 +47,11 @@ struct Replay {
 };
 
 std::string describe(const ParsedMessage& m) {
-  std::string s = "content=[" + m.content + "] reasoning=[" + m.reasoning_content + "]";
+  std::string s = "content=[";
+  s += m.content;
+  s += "] reasoning=[";
+  s += m.reasoning_content;
+  s += "]";
   for (const auto& c : m.tool_calls) {
     s += " call(";
     s += c.id;
