@@ -3,6 +3,12 @@
 # they are all present already). Run as root, or with sudo available.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+# tests/js (the openai npm client, the chat page in headless Chromium):
+# Node.js and npm, unless there already (e.g. nodesource's nodejs, which
+# ships npm and conflicts with Debian's npm package), and Chromium.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+[ -x /usr/bin/chromium ] || pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

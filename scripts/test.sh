@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The packages of the JS client tests (tests/js/package-lock.json).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm not found (scripts/install-deps.sh should have installed it); the tests/js client tests need it" >&2
+  exit 1
+fi
+(cd tests/js && npm ci --no-audit --no-fund)
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DKESTREL_TESTS=ON >/dev/null
 cmake --build build-test -j"$(nproc)"
 cd build-test
