@@ -313,7 +313,7 @@ Value Interpreter::make_macro(const Stmt&, const Body& body, const std::vector<s
     }
     std::vector<Value> varargs;
     for (size_t i = paramsp->size(); i < args.pos.size(); ++i) varargs.push_back(args.pos[i]);
-    sc->vars["varargs"] = Value::list(std::move(varargs));
+    sc->vars["varargs"] = Value::list(std::move(varargs), true);
     Value kwargs = Value::dict();
     for (size_t k = 0; k < args.kw.size(); ++k) {
       if (used_kw[k]) continue;
