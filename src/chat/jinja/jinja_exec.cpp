@@ -128,6 +128,8 @@ void Interpreter::assign(const std::vector<std::string>& targets, const Value& v
     scope_->vars[targets[0]] = v;
     return;
   }
+  if (!v.is_list() && !v.is_string() && !v.is_dict())
+    fail(std::string("cannot unpack non-iterable ") + v.type_name() + " object");
   std::vector<Value> items = iterate(v);
   if (items.size() != targets.size()) {
     std::string msg = items.size() > targets.size() ? "too many values to unpack (expected " : "not enough values to unpack (expected ";

@@ -207,6 +207,10 @@ class Parser {
       expect_block_end();
       return s;
     }
+    static const char* const stray[] = {"endif", "endfor", "elif", "else", "endmacro", "endset", "endcall",
+                                        "endfilter", "endwith", "endgeneration", "endraw"};
+    for (const char* e : stray)
+      if (n == e) fail_at(tok, "unexpected '" + n + "' (no open block it could close)");
     if (n == "include" || n == "import" || n == "from" || n == "extends" || n == "block")
       fail_at(tok, "the '" + n + "' tag is not supported (templates are self-contained)");
     fail_at(tok, "unknown tag '" + n + "'");
