@@ -155,75 +155,20 @@ Value Interpreter::eval(const Expr& e) {
   } guard{this};
   switch (e.kind) {
     case EK::Const: return e.value;
-    case EK::Name: {
-      const Value* v = scope_->find(e.name);
-      if (v) return *v;
-      return Value::undefined("'" + e.name + "' is undefined");
-    }
+    case EK::Name: return eval_name(e);
     case EK::List:
-    case EK::Tuple: {
-      std::vector<Value> items;
-      items.reserve(e.args.size());
-      for (const auto& a : e.args) items.push_back(eval(*a));
-      return Value::list(std::move(items), e.kind == EK::Tuple);
-    }
-    case EK::Dict: {
-      Value d = Value::dict();
-      for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
-        Value k = eval(*e.args[i]);
-        d.dict_data().set(k, eval(*e.args[i + 1]));
-      }
-      return d;
-    }
+    case EK::Tuple:
+    case EK::Dict: return eval_literal(e);
     case EK::Attr: return get_attr(eval(*e.args[0]), e.name);
-    case EK::Item: {
-      Value obj = eval(*e.args[0]);
-      return get_item(obj, eval(*e.args[1]));
-    }
+    case EK::Item: return eval_item(e);
     case EK::Slice: return eval_slice(e);
     case EK::Call: return eval_call(e);
-    case EK::Filter: {
-      Value v;
-      if (e.args[0]) {
-        v = eval(*e.args[0]);
-      } else {
-        const Value* in = scope_->find(" filter input");
-        if (in) v = *in;
-      }
-      CallArgs args;
-      eval_args(e, 1, args);
-      return filter(e.name, v, args);
-    }
-    case EK::Test: {
-      Value v = eval(*e.args[0]);
-      CallArgs args;
-      eval_args(e, 1, args);
-      return Value(test(e.name, v, args) != e.negated);
-    }
-    case EK::Unary: {
-      Value v = eval(*e.args[0]);
-      if (e.name == "not") return Value(!v.truthy());
-      if (v.is_undefined()) fail_undefined(v);
-      if (v.is_float()) return Value(e.name == "-" ? -v.as_double() : v.as_double());
-      if (v.is_int() || v.is_bool()) {
-        if (e.name == "+") return Value(v.as_int());
-        if (v.as_int() == INT64_MIN) fail("integer overflow");
-        return Value(-v.as_int());
-      }
-      fail(std::string("bad operand type for unary ") + e.name + ": '" + v.type_name() + "'");
-    }
+    case EK::Filter: return eval_filter(e);
+    case EK::Test: return eval_test(e);
+    case EK::Unary: return eval_unary(e);
     case EK::Binary: return eval_binary(e);
     case EK::Compare: return eval_compare(e);
-    case EK::Concat: {
-      std::string s;
-      for (const auto& a : e.args) {
-        Value v = eval(*a);
-        if (v.is_string()) s += v.str();
-        else s += to_str(v);
-        charge(s.size());
-      }
-      return Value(std::move(s));
-    }
+    case EK::Concat: return eval_concat(e);
     case EK::Cond:
       if (eval(*e.args[0]).truthy()) return eval(*e.args[1]);
       if (e.args[2]) return eval(*e.args[2]);
@@ -232,7 +177,79 @@ Value Interpreter::eval(const Expr& e) {
   return Value();
 }
 
-Value Interpreter::eval_binary(const Expr& e) {
+// Cases with heavy locals are out of line (see exec_output): eval's own
+// frame is what deep expressions and recursive macros repeat.
+KJ_NOINLINE Value Interpreter::eval_name(const Expr& e) {
+  const Value* v = scope_->find(e.name);
+  if (v) return *v;
+  return Value::undefined("'" + e.name + "' is undefined");
+}
+
+KJ_NOINLINE Value Interpreter::eval_literal(const Expr& e) {
+  if (e.kind == EK::Dict) {
+    Value d = Value::dict();
+    for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
+      Value k = eval(*e.args[i]);
+      d.dict_data().set(k, eval(*e.args[i + 1]));
+    }
+    return d;
+  }
+  std::vector<Value> items;
+  items.reserve(e.args.size());
+  for (const auto& a : e.args) items.push_back(eval(*a));
+  return Value::list(std::move(items), e.kind == EK::Tuple);
+}
+
+KJ_NOINLINE Value Interpreter::eval_item(const Expr& e) {
+  Value obj = eval(*e.args[0]);
+  return get_item(obj, eval(*e.args[1]));
+}
+
+KJ_NOINLINE Value Interpreter::eval_filter(const Expr& e) {
+  Value v;
+  if (e.args[0]) {
+    v = eval(*e.args[0]);
+  } else {
+    const Value* in = scope_->find(" filter input");
+    if (in) v = *in;
+  }
+  CallArgs args;
+  eval_args(e, 1, args);
+  return filter(e.name, v, args);
+}
+
+KJ_NOINLINE Value Interpreter::eval_test(const Expr& e) {
+  Value v = eval(*e.args[0]);
+  CallArgs args;
+  eval_args(e, 1, args);
+  return Value(test(e.name, v, args) != e.negated);
+}
+
+KJ_NOINLINE Value Interpreter::eval_unary(const Expr& e) {
+  Value v = eval(*e.args[0]);
+  if (e.name == "not") return Value(!v.truthy());
+  if (v.is_undefined()) fail_undefined(v);
+  if (v.is_float()) return Value(e.name == "-" ? -v.as_double() : v.as_double());
+  if (v.is_int() || v.is_bool()) {
+    if (e.name == "+") return Value(v.as_int());
+    if (v.as_int() == INT64_MIN) fail("integer overflow");
+    return Value(-v.as_int());
+  }
+  fail(std::string("bad operand type for unary ") + e.name + ": '" + v.type_name() + "'");
+}
+
+KJ_NOINLINE Value Interpreter::eval_concat(const Expr& e) {
+  std::string s;
+  for (const auto& a : e.args) {
+    Value v = eval(*a);
+    if (v.is_string()) s += v.str();
+    else s += to_str(v);
+    charge(s.size());
+  }
+  return Value(std::move(s));
+}
+
+KJ_NOINLINE Value Interpreter::eval_binary(const Expr& e) {
   if (e.name == "and" || e.name == "or") {
     // Python's and/or return an operand, not a bool.
     Value l = eval(*e.args[0]);
@@ -245,7 +262,7 @@ Value Interpreter::eval_binary(const Expr& e) {
   return binary_op(*this, e.name, l, r);
 }
 
-Value Interpreter::eval_compare(const Expr& e) {
+KJ_NOINLINE Value Interpreter::eval_compare(const Expr& e) {
   Value left = eval(*e.args[0]);
   for (size_t i = 0; i < e.ops.size(); ++i) {
     Value right = eval(*e.args[i + 1]);
@@ -265,7 +282,7 @@ Value Interpreter::eval_compare(const Expr& e) {
   return Value(true);
 }
 
-Value Interpreter::eval_call(const Expr& e) {
+KJ_NOINLINE Value Interpreter::eval_call(const Expr& e) {
   const Expr& callee = *e.args[0];
   if (callee.kind == EK::Attr) {
     // Fast path for methods: no bound-method object is built.
@@ -315,7 +332,7 @@ void slice_indices(const Value& start, const Value& stop, const Value& step, int
 
 }  // namespace
 
-Value Interpreter::eval_slice(const Expr& e) {
+KJ_NOINLINE Value Interpreter::eval_slice(const Expr& e) {
   Value obj = eval(*e.args[0]);
   Value bounds[3];
   for (int i = 0; i < 3; ++i) bounds[i] = e.args[1 + i] ? eval(*e.args[1 + i]) : Value::none();

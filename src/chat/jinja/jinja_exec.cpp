@@ -8,10 +8,14 @@
 namespace kestrel::jinja {
 namespace {
 
-// Generous for real templates (a 200-deep macro recursion uses a few
-// thousand), small enough that the evaluator's frames fit an 8 MiB stack
-// even with sanitizers.
-constexpr int kMaxEvalDepth = 3000;
+// Nesting is bounded by the stack the evaluation actually uses, measured
+// from the render's entry: frame sizes differ between statement kinds and
+// between builds (sanitizers triple them), so counting calls alone cannot
+// promise to stay inside a thread's stack. 2 MiB fits the default 8 MiB of
+// main and pthread stacks with room to spare, and is far more than a real
+// template needs (a 200-deep macro recursion uses about 200 KiB).
+constexpr uintptr_t kMaxStackBytes = 2u << 20;
+constexpr int kMaxEvalDepth = 20000;  // backstop
 
 struct ScopeSwap {
   std::shared_ptr<Scope>& slot;
@@ -59,7 +63,9 @@ void Interpreter::track(const Value& container, const Value& inserted) {
 }
 
 void Interpreter::enter(int line, int col) {
-  if (++depth_ > kMaxEvalDepth) fail("template evaluation nested too deeply");
+  auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (++depth_ > kMaxEvalDepth || (stack_base_ > here && stack_base_ - here > kMaxStackBytes))
+    fail("template evaluation nested too deeply");
   line_ = line;
   col_ = col;
 }
@@ -89,6 +95,7 @@ void Interpreter::emit(std::string_view s) {
 std::string Interpreter::render(const Body& body) {
   std::string out;
   out_ = &out;
+  stack_base_ = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   try {
     exec(body);
   } catch (const RaisedError& e) {
@@ -148,12 +155,7 @@ void Interpreter::exec_stmt(const Stmt& s) {
   } guard{this};
   switch (s.kind) {
     case SK::Text: emit(s.text); return;
-    case SK::Output: {
-      Value v = eval(*s.expr);
-      if (v.is_string()) emit(v.str());
-      else emit(to_str(v));
-      return;
-    }
+    case SK::Output: exec_output(s); return;
     case SK::If:
       for (const auto& [cond, body] : s.branches) {
         if (eval(*cond).truthy()) {
@@ -165,52 +167,64 @@ void Interpreter::exec_stmt(const Stmt& s) {
       return;
     case SK::For: exec_for(s); return;
     case SK::Set: exec_set(s); return;
-    case SK::SetBlock: {
-      std::string text = capture(s.body);
-      Value v(std::move(text));
-      if (s.expr) {
-        // The filter chain's innermost operand is the captured text.
-        ScopeSwap swap(scope_, child_of(scope_));
-        scope_->vars[" filter input"] = v;
-        v = eval(*s.expr);
-      }
-      scope_->vars[s.targets[0]] = v;
-      return;
-    }
+    case SK::SetBlock: exec_set_block(s); return;
     case SK::Macro: scope_->vars[s.text] = make_macro(s, s.body, s.params, s.text); return;
-    case SK::CallBlock: {
-      // `caller()` renders the block body, in the scope of the call site.
-      Value caller = make_macro(s, s.body, s.params, "caller");
-      const Expr& call = *s.expr;
-      CallArgs args;
-      Value fn;
-      if (call.args[0]->kind == EK::Attr) fn = get_attr(eval(*call.args[0]->args[0]), call.args[0]->name);
-      else fn = eval(*call.args[0]);
-      eval_args(call, 1, args);
-      args.kw.emplace_back("caller", caller);
-      Value r = this->call(fn, args);
-      emit(to_str(r));
-      return;
-    }
-    case SK::FilterBlock: {
-      std::string text = capture(s.body);
-      ScopeSwap swap(scope_, child_of(scope_));
-      scope_->vars[" filter input"] = Value(std::move(text));
-      emit(to_str(eval(*s.expr)));
-      return;
-    }
-    case SK::With: {
-      auto inner = child_of(scope_);
-      for (const auto& [name, expr] : s.params) inner->vars[name] = eval(*expr);
-      ScopeSwap swap(scope_, inner);
-      exec(s.body);
-      return;
-    }
+    case SK::CallBlock: exec_call_block(s); return;
+    case SK::FilterBlock: exec_filter_block(s); return;
+    case SK::With: exec_with(s); return;
     case SK::Scope: exec(s.body); return;
     case SK::Break: flow_ = Flow::Break; return;
     case SK::Continue: flow_ = Flow::Continue; return;
     case SK::Do: eval(*s.expr); return;
   }
+}
+
+// The statement kinds with heavy locals live outside exec_stmt so that its
+// frame, which recursion through nested blocks and macros repeats, stays small.
+KJ_NOINLINE void Interpreter::exec_output(const Stmt& s) {
+  Value v = eval(*s.expr);
+  if (v.is_string()) emit(v.str());
+  else emit(to_str(v));
+}
+
+KJ_NOINLINE void Interpreter::exec_set_block(const Stmt& s) {
+  std::string text = capture(s.body);
+  Value v(std::move(text));
+  if (s.expr) {
+    // The filter chain's innermost operand is the captured text.
+    ScopeSwap swap(scope_, child_of(scope_));
+    scope_->vars[" filter input"] = v;
+    v = eval(*s.expr);
+  }
+  scope_->vars[s.targets[0]] = v;
+}
+
+KJ_NOINLINE void Interpreter::exec_call_block(const Stmt& s) {
+  // `caller()` renders the block body, in the scope of the call site.
+  Value caller = make_macro(s, s.body, s.params, "caller");
+  const Expr& call = *s.expr;
+  CallArgs args;
+  Value fn;
+  if (call.args[0]->kind == EK::Attr) fn = get_attr(eval(*call.args[0]->args[0]), call.args[0]->name);
+  else fn = eval(*call.args[0]);
+  eval_args(call, 1, args);
+  args.kw.emplace_back("caller", caller);
+  Value r = this->call(fn, args);
+  emit(to_str(r));
+}
+
+KJ_NOINLINE void Interpreter::exec_filter_block(const Stmt& s) {
+  std::string text = capture(s.body);
+  ScopeSwap swap(scope_, child_of(scope_));
+  scope_->vars[" filter input"] = Value(std::move(text));
+  emit(to_str(eval(*s.expr)));
+}
+
+KJ_NOINLINE void Interpreter::exec_with(const Stmt& s) {
+  auto inner = child_of(scope_);
+  for (const auto& [name, expr] : s.params) inner->vars[name] = eval(*expr);
+  ScopeSwap swap(scope_, inner);
+  exec(s.body);
 }
 
 void Interpreter::exec_set(const Stmt& s) {

@@ -9,12 +9,16 @@
 // on evaluation depth so a recursive macro cannot overflow the C++ stack.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "chat/jinja/jinja_ast.h"
+
+// Keeps a function out of its caller's frame (see jinja_eval.cpp).
+#define KJ_NOINLINE __attribute__((noinline))
 
 namespace kestrel::jinja {
 
@@ -56,6 +60,7 @@ class Interpreter {
   unsigned long long work_ = 0;
   long long iterations_ = 0;
   int depth_ = 0, macro_depth_ = 0;
+  uintptr_t stack_base_ = 0;
   std::vector<Value> mutated_;
   int line_ = 0, col_ = 0;  // of the node being evaluated, for error messages
   enum class Flow { Normal, Break, Continue } flow_ = Flow::Normal;
@@ -64,6 +69,11 @@ class Interpreter {
   void exec_stmt(const Stmt& s);
   void exec_for(const Stmt& s);
   void exec_set(const Stmt& s);
+  void exec_output(const Stmt& s);
+  void exec_set_block(const Stmt& s);
+  void exec_call_block(const Stmt& s);
+  void exec_filter_block(const Stmt& s);
+  void exec_with(const Stmt& s);
   Value make_macro(const Stmt& s, const Body& body, const std::vector<std::pair<std::string, ExprPtr>>& params,
                    const std::string& name);
   std::string capture(const Body& body);
@@ -71,6 +81,13 @@ class Interpreter {
   void assign(const std::vector<std::string>& targets, const Value& v);
 
   Value eval(const Expr& e);
+  Value eval_name(const Expr& e);
+  Value eval_literal(const Expr& e);
+  Value eval_item(const Expr& e);
+  Value eval_filter(const Expr& e);
+  Value eval_test(const Expr& e);
+  Value eval_unary(const Expr& e);
+  Value eval_concat(const Expr& e);
   Value eval_binary(const Expr& e);
   Value eval_compare(const Expr& e);
   Value eval_call(const Expr& e);

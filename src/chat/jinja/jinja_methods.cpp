@@ -251,7 +251,7 @@ Value list_method(Interpreter& in, const Value& obj, const std::string& m, CallA
     Value v = arg_or(a, 0, "object", Value::none());
     grow(1);
     in.track(obj, v);
-    items.push_back(std::move(v));
+    obj.list_data().push(std::move(v));
     return Value::none();
   }
   if (m == "pop") {
@@ -266,14 +266,17 @@ Value list_method(Interpreter& in, const Value& obj, const std::string& m, CallA
     Value v = arg_or(a, 1, "object", Value::none());
     grow(1);
     in.track(obj, v);
-    items.insert(items.begin() + static_cast<std::ptrdiff_t>(i), std::move(v));
+    obj.list_data().push(std::move(v));  // checks the depth; then rotated into place
+    std::rotate(items.begin() + static_cast<std::ptrdiff_t>(i), items.end() - 1, items.end());
     return Value::none();
   }
   if (m == "extend") {
     std::vector<Value> more = in.iterate(arg_or(a, 0, "iterable", Value::list()));
     grow(more.size());
-    for (const Value& v : more) in.track(obj, v);
-    items.insert(items.end(), more.begin(), more.end());
+    for (Value& v : more) {
+      in.track(obj, v);
+      obj.list_data().push(std::move(v));
+    }
     return Value::none();
   }
   if (m == "index" || m == "count" || m == "remove") {

@@ -1,6 +1,7 @@
 // Value construction, Python truthiness, equality, ordering and str()/repr().
 #include "chat/jinja/jinja_value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -27,10 +28,31 @@ Value Value::none() {
   return v;
 }
 
+namespace {
+uint32_t nested(uint32_t child_depth) {
+  if (child_depth + 1 > kMaxValueDepth) fail("value nested too deeply (over " + std::to_string(kMaxValueDepth) + " levels)");
+  return child_depth + 1;
+}
+}  // namespace
+
+uint32_t Value::depth() const {
+  if (list_) return list_->depth;
+  if (dict_) return dict_->depth;
+  return 0;
+}
+
+void ListData::push(Value v) {
+  depth = std::max(depth, nested(v.depth()));
+  items.push_back(std::move(v));
+}
+
 Value Value::list(std::vector<Value> items, bool tuple) {
   Value v;
   v.kind_ = Kind::List;
   v.list_ = std::make_shared<ListData>();
+  uint32_t d = 0;
+  for (const Value& item : items) d = std::max(d, item.depth());
+  v.list_->depth = nested(d);
   v.list_->items = std::move(items);
   v.list_->tuple = tuple;
   return v;
@@ -174,6 +196,7 @@ Value* DictData::find(const Value& key) {
 }
 
 void DictData::set(const Value& key, Value v) {
+  depth = std::max(depth, nested(std::max(v.depth(), key.depth())));
   std::string id = key_id(key);
   auto it = index.find(id);
   if (it != index.end()) {

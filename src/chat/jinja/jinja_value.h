@@ -29,9 +29,16 @@ class Value;
 
 enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Namespace, Function };
 
+// Containers nest at most this deep: destroying a value recurses once per
+// level, so a list wrapped in itself 10^5 times in a loop must be refused
+// when it is built, not overflow the stack when it is freed.
+constexpr uint32_t kMaxValueDepth = 512;
+
 struct ListData {
   std::vector<Value> items;
   bool tuple = false;  // only changes how it prints: (a, b) rather than [a, b]
+  uint32_t depth = 1;  // 1 + the deepest container inside
+  void push(Value v);  // append, keeping `depth` (throws past kMaxValueDepth)
 };
 
 // Insertion-ordered map. Keys are Values (Python allows int keys); the index
@@ -39,6 +46,7 @@ struct ListData {
 struct DictData {
   std::vector<std::pair<Value, Value>> items;
   std::unordered_map<std::string, size_t> index;
+  uint32_t depth = 1;
 
   const Value* find(const Value& key) const;
   Value* find(const Value& key);
@@ -97,7 +105,8 @@ class Value {
   DictData& dict_data() const { return *dict_; }  // Dict and Namespace
   const std::shared_ptr<DictData>& dict_ptr() const { return dict_; }
   const Function& func() const { return *fn_; }
-  const void* identity() const;  // storage address, for `is sameas` and cycle checks
+  const void* identity() const;
+  uint32_t depth() const;  // container nesting: 0 for scalars  // storage address, for `is sameas` and cycle checks
 
   bool truthy() const;
   const char* type_name() const;  // Python's name: 'str', 'dict', ...

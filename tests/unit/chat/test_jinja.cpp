@@ -195,6 +195,38 @@ TEST(JinjaLimits, OutputAndStringGrowth) {
   EXPECT_THROW(render("{{ ([1] * 1000) * 100000 }}"), TemplateError);
 }
 
+// Recursive macros whose bodies nest deeply: bounded by the stack actually
+// used, whatever the frame sizes of the statements involved.
+TEST(JinjaLimits, DeepRecursionThroughBlocks) {
+  auto wrap = [](const char* open, const char* close, int n) {
+    std::string body;
+    for (int i = 0; i < n; ++i) body += open;
+    body += "{{ f(n + 1) }}";
+    for (int i = 0; i < n; ++i) body += close;
+    return "{% macro f(n) %}" + body + "{% endmacro %}{{ f(0) }}";
+  };
+  EXPECT_THROW(render(wrap("{% if true %}", "{% endif %}", 250)), TemplateError);
+  EXPECT_THROW(render(wrap("{% for i in [1] %}", "{% endfor %}", 120)), TemplateError);
+  EXPECT_THROW(render(wrap("{% set x %}", "{% endset %}", 120)), TemplateError);
+  EXPECT_THROW(render(wrap("{% filter upper %}", "{% endfilter %}", 120)), TemplateError);
+  std::string chain = "{% macro f(n) %}{{ f(n + 1)";
+  for (int i = 0; i < 250; ++i) chain += "|replace('a', 'b')";
+  EXPECT_THROW(render(chain + " }}{% endmacro %}{{ f(0) }}"), TemplateError);
+}
+
+// A value built 10^5 levels deep would overflow the stack when freed.
+TEST(JinjaLimits, DeepValuesAreRefused) {
+  for (const char* wrap : {"[ns.l]", "{'a': ns.l}", "(ns.l, 1)"}) {
+    std::string src = "{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ";
+    src += wrap;
+    src += " %}{% endfor %}";
+    std::string e = error_of(src);
+    EXPECT_NE(e.find("nested too deeply"), std::string::npos) << wrap << ": " << e;
+  }
+  EXPECT_THROW(render("{% set l = [] %}{% for i in range(100000) %}{% do l.append(l) %}{% endfor %}"), TemplateError);
+  EXPECT_EQ(render("{% set ns = namespace(l=[]) %}{% for i in range(100) %}{% set ns.l = [ns.l] %}{% endfor %}ok"), "ok");
+}
+
 TEST(JinjaLimits, DeepContextIsRefused) {
   json deep = json::array();
   for (int i = 0; i < 2000; ++i) deep = json::array({deep});
