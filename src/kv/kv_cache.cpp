@@ -292,7 +292,18 @@ void KvCache::publish(int32_t s) {
       if (q.pos[i] != static_cast<int32_t>(i)) return;  // tree slots not yet kept
     }
     const int32_t parent = k > 0 ? q.chain[k - 1] : -1;
-    q.chain.push_back(prefix_->insert(parent, q.tokens.data() + first, q.pages[k]));
+    const int32_t e = prefix_->insert(parent, q.tokens.data() + first, q.pages[k]);
+    // The block was indexed already, by another sequence's page: map that
+    // page instead (same tokens at the same positions after the same
+    // prefix, so the same K/V) and give ours back. The sequence then holds
+    // every entry of its chain, so none of them can be evicted under it.
+    const int32_t cached = prefix_->page_of(e);
+    if (cached != q.pages[k]) {
+      pool_->retain(cached);
+      pool_->release(q.pages[k]);
+      q.pages[k] = cached;
+    }
+    q.chain.push_back(e);
   }
 }
 
