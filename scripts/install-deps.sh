@@ -2,7 +2,7 @@
 # Installs the Debian packages kestrel builds and tests with (skips apt when
 # they are all present already). Run as root, or with sudo available.
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+pkgs=(cmake g++ make pkg-config libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev)
 # tests/js (the openai npm client, the chat page in headless Chromium):
 # Node.js and npm, unless there already (e.g. nodesource's nodejs, which
 # ships npm and conflicts with Debian's npm package), and Chromium.

@@ -21,6 +21,8 @@ int cmd_batched_bench(Args& args);
 int cmd_perplexity(Args& args);
 int cmd_quantize(Args& args);
 int cmd_imatrix(Args& args);
+int cmd_serve(Args& args);
+int cmd_chat(Args& args);
 
 void validate_run_args(Args& args);
 void validate_logits_args(Args& args);
@@ -32,5 +34,7 @@ void validate_batched_bench_args(Args& args);
 void validate_perplexity_args(Args& args);
 void validate_quantize_args(Args& args);
 void validate_imatrix_args(Args& args);
+void validate_serve_args(Args& args);
+void validate_chat_args(Args& args);
 
 }  // namespace kestrel::cli

@@ -35,6 +35,8 @@ constexpr Subcommand kSubcommands[] = {
     {"perplexity", kestrel::cli::cmd_perplexity, "perplexity and KL divergence (llama-perplexity method)"},
     {"quantize", kestrel::cli::cmd_quantize, "quantize a GGUF model (llama-quantize types and mixes)"},
     {"imatrix", kestrel::cli::cmd_imatrix, "collect an importance matrix for quantize (llama-imatrix format)"},
+    {"chat", kestrel::cli::cmd_chat, "chat in the terminal with the model's chat template"},
+    {"serve", kestrel::cli::cmd_serve, "an OpenAI-compatible HTTP server with continuous batching"},
 };
 
 void usage(std::FILE* out) {

@@ -103,6 +103,8 @@ void unregister_temp_file(int slot) {
   if (slot >= 0 && slot < kSlots) g_slots[slot].used.store(false, std::memory_order_release);
 }
 
+void acknowledge_interrupt() { g_signal.store(0); }
+
 namespace testing {
 void reset_interrupt() {
   g_signal.store(0);

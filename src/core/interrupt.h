@@ -45,6 +45,10 @@ int interrupt_signal();
 // KESTREL_PAUSE_AT; nullptr never pauses.
 void checkpoint(const char* phase = nullptr);
 
+// Forgets a received signal, so the next one counts as a first signal
+// again: `kestrel chat` stops the current answer on Ctrl-C and goes on.
+void acknowledge_interrupt();
+
 // "SIGINT", "SIGTERM" or "signal N".
 std::string signal_name(int signal);
 
