@@ -19,6 +19,8 @@ const std::vector<std::pair<const char*, FilterFn>>& sequence_filters();
 // an item lookup (integers as indexes), as Jinja2's make_attrgetter.
 Value get_path(Interpreter& in, const Value& v, const Value& attribute);
 
+std::vector<std::string> py_splitlines(const std::string& s);
+
 // Jinja2's HTML escaping (escape/e, forceescape).
 std::string html_escape(std::string_view s);
 

@@ -338,7 +338,8 @@ KJ_NOINLINE Value Interpreter::eval_slice(const Expr& e) {
   for (int i = 0; i < 3; ++i) bounds[i] = e.args[1 + i] ? eval(*e.args[1 + i]) : Value::none();
   if (obj.is_undefined()) fail_undefined(obj);
   bool is_str = obj.is_string();
-  if (!is_str && !obj.is_list()) fail(std::string("'") + obj.type_name() + "' object is not subscriptable");
+  // Jinja2 turns a failed subscript into Undefined; only Undefined itself fails.
+  if (!is_str && !obj.is_list()) return Value::undefined(std::string("'") + obj.type_name() + "' object is not subscriptable");
   std::vector<uint32_t> cps;
   if (is_str) cps = utf8_decode(obj.str());
   int64_t n = is_str ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.list_data().items.size());

@@ -135,8 +135,10 @@ Value f_escape(Interpreter&, const Value& v, CallArgs&) { return Value(html_esca
 
 Value f_tojson(Interpreter&, const Value& v, CallArgs& a) { return Value(to_json(v, json_format(a, 0))); }
 
+}  // namespace
+
 // Python's str.splitlines: the line breaks Python recognises.
-std::vector<std::string> splitlines(const std::string& s) {
+std::vector<std::string> py_splitlines(const std::string& s) {
   std::vector<std::string> lines;
   std::vector<uint32_t> cps = utf8_decode(s);
   std::string cur;
@@ -156,6 +158,8 @@ std::vector<std::string> splitlines(const std::string& s) {
   return lines;
 }
 
+namespace {
+
 Value f_indent(Interpreter& in, const Value& v, CallArgs& a) {
   Value w = arg_or(a, 0, "width", Value(4));
   std::string ind = w.is_string() ? w.str() : std::string(static_cast<size_t>(std::clamp<int64_t>(w.is_number() ? w.as_int() : 4, 0, 4096)), ' ');
@@ -163,7 +167,7 @@ Value f_indent(Interpreter& in, const Value& v, CallArgs& a) {
   bool blank = arg_or(a, 2, "blank", Value(false)).truthy();
   std::string s = to_str(v);
   s += '\n';
-  std::vector<std::string> lines = splitlines(s);
+  std::vector<std::string> lines = py_splitlines(s);
   in.charge(s.size() + lines.size() * ind.size());
   std::string rv;
   for (size_t i = 0; i < lines.size(); ++i) {

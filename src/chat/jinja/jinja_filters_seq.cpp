@@ -197,19 +197,18 @@ Value f_rejectattr(Interpreter& in, const Value& v, CallArgs& a) { return select
 
 Value f_batch(Interpreter& in, const Value& v, CallArgs& a) {
   int64_t count = int_arg(a, 0, "linecount", 1);
-  if (count <= 0) fail("batch: linecount must be positive");
   const Value* fill = arg(a, 1, "fill_with");
   std::vector<Value> out, cur;
   for (const Value& item : in.iterate(v)) {
     cur.push_back(item);
-    if (static_cast<int64_t>(cur.size()) == count) {
+    if (static_cast<int64_t>(cur.size()) == count) {  // never, for count <= 0: one batch, as in Jinja2
       out.push_back(Value::list(std::move(cur)));
       cur.clear();
     }
   }
   if (!cur.empty()) {
     if (fill && !fill->is_none())
-      while (static_cast<int64_t>(cur.size()) < count) cur.push_back(*fill);
+      while (static_cast<int64_t>(cur.size()) < count) cur.push_back(*fill);  // only short by < count
     out.push_back(Value::list(std::move(cur)));
   }
   return Value::list(std::move(out));

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "chat/jinja/jinja_interp.h"
+#include "chat/jinja/jinja_builtins.h"
 #include "chat/jinja/jinja_strings.h"
 
 namespace kestrel::jinja {
@@ -118,18 +118,7 @@ Value string_method(Interpreter& in, const std::string& s, const std::string& m,
     int64_t maxsplit = int_arg(a, 1, "maxsplit", -1);
     return str_list(m == "split" ? py_split(s, sep, maxsplit) : py_rsplit(s, sep, maxsplit));
   }
-  if (m == "splitlines") {
-    std::vector<std::string> lines;
-    size_t start = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] != '\n' && s[i] != '\r') continue;
-      lines.push_back(s.substr(start, i - start));
-      if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-      start = i + 1;
-    }
-    if (start < s.size()) lines.push_back(s.substr(start));
-    return str_list(std::move(lines));
-  }
+  if (m == "splitlines") return str_list(py_splitlines(s));
   if (m == "startswith" || m == "endswith") {
     if (a.pos.empty()) fail(m + "() takes at least 1 argument");
     std::vector<Value> options =

@@ -231,7 +231,7 @@ Value arg_or(const CallArgs& a, size_t pos, std::string_view name, Value def) {
 
 int64_t int_arg(const CallArgs& a, size_t pos, std::string_view name, int64_t def) {
   const Value* v = arg(a, pos, name);
-  if (!v || v->is_none()) return def;
+  if (!v || v->is_none() || v->is_undefined()) return def;
   if (v->is_int() || v->is_bool()) return v->as_int();
   if (v->is_float()) return static_cast<int64_t>(v->as_double());
   std::string msg = "argument '";

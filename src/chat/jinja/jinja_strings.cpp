@@ -111,9 +111,7 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, lo
     while (i < n && py_isspace(cps[i])) ++i;
     if (i >= n) break;
     if (maxsplit >= 0 && static_cast<long long>(out.size()) >= maxsplit) {
-      size_t e = n;
-      while (e > i && py_isspace(cps[e - 1])) --e;
-      out.push_back(utf8_encode(cps, i, e));
+      out.push_back(utf8_encode(cps, i, n));  // the rest keeps its trailing blanks, as in Python
       break;
     }
     size_t j = i;
@@ -145,9 +143,7 @@ std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, l
       while (e > 0 && py_isspace(cps[e - 1])) --e;
       if (e == 0) break;
       if (static_cast<long long>(out.size()) >= maxsplit) {
-        size_t b = 0;
-        while (b < e && py_isspace(cps[b])) ++b;
-        out.push_back(utf8_encode(cps, b, e));
+        out.push_back(utf8_encode(cps, 0, e));
         break;
       }
       size_t j = e;

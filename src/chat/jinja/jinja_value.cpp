@@ -370,6 +370,7 @@ void repr_container(std::string& out, const Value& v, std::vector<const void*>& 
 void repr_into(std::string& out, const Value& v, std::vector<const void*>& seen) {
   switch (v.kind()) {
     case Kind::String: out += py_str_repr(v.str()); break;
+    case Kind::Undefined: out += "Undefined"; break;  // str() of it is empty, repr() is not
     case Kind::List:
     case Kind::Dict: repr_container(out, v, seen); break;
     default: out += to_str(v);
