@@ -199,16 +199,19 @@ Value f_batch(Interpreter& in, const Value& v, CallArgs& a) {
   int64_t count = int_arg(a, 0, "linecount", 1);
   const Value* fill = arg(a, 1, "fill_with");
   std::vector<Value> out, cur;
+  // Jinja2's order: a full batch is emitted before the next item is added,
+  // so batch(0) yields one empty batch first.
   for (const Value& item : in.iterate(v)) {
-    cur.push_back(item);
-    if (static_cast<int64_t>(cur.size()) == count) {  // never, for count <= 0: one batch, as in Jinja2
+    if (static_cast<int64_t>(cur.size()) == count) {
       out.push_back(Value::list(std::move(cur)));
       cur.clear();
     }
+    cur.push_back(item);
   }
   if (!cur.empty()) {
+    if (fill && !fill->is_none() && count > in.options().max_loop_iterations) fail("batch: linecount too large to fill");
     if (fill && !fill->is_none())
-      while (static_cast<int64_t>(cur.size()) < count) cur.push_back(*fill);  // only short by < count
+      while (static_cast<int64_t>(cur.size()) < count) cur.push_back(*fill);
     out.push_back(Value::list(std::move(cur)));
   }
   return Value::list(std::move(out));
