@@ -85,6 +85,13 @@ void Interpreter::count_iteration() {
     fail("loop iteration limit exceeded (" + std::to_string(opts_.max_loop_iterations) + ")");
 }
 
+void Interpreter::count_call() {
+  // Macro calls share the iteration budget: a macro that calls itself twice
+  // per level stays within max_recursion but makes 2^depth calls.
+  if (++iterations_ > opts_.max_loop_iterations)
+    fail("call and loop iteration limit exceeded (" + std::to_string(opts_.max_loop_iterations) + ")");
+}
+
 void Interpreter::emit(std::string_view s) {
   charge(s.size());
   out_->append(s);
@@ -302,6 +309,7 @@ Value Interpreter::make_macro(const Stmt&, const Body& body, const std::vector<s
   const Body* bodyp = &body;
   const auto* paramsp = &params;
   return Value::function(name, [closure, bodyp, paramsp](Interpreter& in, CallArgs& args) -> Value {
+    in.count_call();
     if (++in.macro_depth_ > in.opts_.max_recursion) {
       --in.macro_depth_;
       fail("maximum recursion depth exceeded (" + std::to_string(in.opts_.max_recursion) + " macro calls)");

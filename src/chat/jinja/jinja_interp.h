@@ -47,6 +47,7 @@ class Interpreter {
   // Every string built from template data is accounted here.
   void charge(size_t bytes);
   void count_iteration();
+  void count_call();
   // Records that `inserted` was stored into `container` by a mutation, so
   // that cycles can be broken when the render ends.
   void track(const Value& container, const Value& inserted);

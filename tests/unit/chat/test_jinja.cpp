@@ -180,6 +180,15 @@ TEST(JinjaLimits, Recursion) {
   EXPECT_THROW(render("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(0) }}", json::object(), o), TemplateError);
 }
 
+// Found by fuzz_jinja: each call is shallow, but there are 2^72 of them.
+TEST(JinjaLimits, ExponentialMacroCallsStop) {
+  RenderOptions o;
+  o.max_loop_iterations = 100000;
+  std::string e = error_of("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(72) }}",
+                           json::object(), o);
+  EXPECT_NE(e.find("iteration limit"), std::string::npos) << e;
+}
+
 TEST(JinjaLimits, OutputAndStringGrowth) {
   RenderOptions o;
   o.max_output_bytes = 1000;
