@@ -29,6 +29,9 @@ void check_overflow(bool overflow) {
 // Repeats a str or list `n` times, refusing results past the limits.
 Value repeat(Interpreter& in, const Value& seq, int64_t n) {
   if (n < 0) n = 0;
+  // Nothing to repeat: return at once rather than loop n times (n may be 2^34).
+  if (seq.is_string() && seq.str().empty()) return Value("");
+  if (seq.is_list() && seq.list_data().items.empty()) return Value::list({}, seq.list_data().tuple);
   if (seq.is_string()) {
     unsigned long long total = static_cast<unsigned long long>(seq.str().size()) * static_cast<unsigned long long>(n);
     if (!seq.str().empty() && total / seq.str().size() != static_cast<unsigned long long>(n)) fail("string too long");

@@ -202,6 +202,8 @@ TEST(JinjaLimits, OutputAndStringGrowth) {
   EXPECT_THROW(render("{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"),
                TemplateError);
   EXPECT_THROW(render("{{ ([1] * 1000) * 100000 }}"), TemplateError);
+  // Found by fuzz_jinja: an empty operand repeated 2^34 times must not loop.
+  EXPECT_EQ(render("{{ [] * 2**34 }}{{ '' * 2**62 }}{{ x|items * 2**40 }}"), "[][]");
 }
 
 // Recursive macros whose bodies nest deeply: bounded by the stack actually
