@@ -73,8 +73,9 @@ std::string template_source(const ChatOptions& o, const Model& m) {
 }
 
 // Brings the context to `prompt`: keeps the longest common prefix with what
-// it holds (at least one token is recomputed, for fresh logits).
-void sync_context(Context& ctx, std::vector<TokenId>& held, const std::vector<TokenId>& prompt) {
+// it holds (at least one token is recomputed, for fresh logits). Returns
+// how many prompt tokens were reused.
+size_t sync_context(Context& ctx, std::vector<TokenId>& held, const std::vector<TokenId>& prompt) {
   size_t keep = 0;
   while (keep < held.size() && keep < prompt.size() && held[keep] == prompt[keep]) ++keep;
   if (keep == prompt.size()) --keep;
@@ -83,6 +84,7 @@ void sync_context(Context& ctx, std::vector<TokenId>& held, const std::vector<To
   const std::vector<TokenId> rest(prompt.begin() + static_cast<std::ptrdiff_t>(keep), prompt.end());
   ctx.decode(rest, false);
   held.insert(held.end(), rest.begin(), rest.end());
+  return keep;
 }
 
 // Streams one answer; returns its text. Stops at an end-of-generation
@@ -148,10 +150,18 @@ int cmd_chat(Args& args) {
   if (!o.system_prompt.empty()) in.messages.push_back({{"role", "system"}, {"content", o.system_prompt}});
   std::vector<TokenId> held;
   std::string line;
+  size_t turns = 0, computed = 0, reused = 0;
+  const auto report = [&] {
+    std::fprintf(stderr, "kestrel chat: %zu turn%s; prompt tokens computed %zu, reused from the cache %zu\n", turns,
+                 turns == 1 ? "" : "s", computed, reused);
+  };
   for (;;) {
     if (tty) std::fputs("\n> ", stdout), std::fflush(stdout);
     if (!std::getline(std::cin, line)) break;
-    if (interrupt_signal() != 0) return 128 + interrupt_signal();  // Ctrl-C at the prompt
+    if (interrupt_signal() != 0) {  // Ctrl-C at the prompt
+      report();
+      return 128 + interrupt_signal();
+    }
     if (line.empty()) continue;
     in.messages.push_back({{"role", "user"}, {"content", line}});
     const std::string rendered = tmpl.render(in);
@@ -161,10 +171,14 @@ int cmd_chat(Args& args) {
       throw Error("the conversation (" + std::to_string(prompt.size()) + " tokens) no longer fits the context (-c " +
                   std::to_string(ctx.n_ctx()) + ")");
     }
-    sync_context(ctx, held, prompt);
+    const size_t kept = sync_context(ctx, held, prompt);
+    reused += kept;
+    computed += prompt.size() - kept;
+    ++turns;
     const std::string reply = answer(o, ctx, held, chain, tok);
     in.messages.push_back({{"role", "assistant"}, {"content", reply}});
   }
+  report();
   return 0;
 }
 

@@ -113,11 +113,17 @@ int cmd_serve(Args& args) {
   while (interrupt_signal() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::fprintf(stderr, "kestrel serve: stopping (in-flight requests get %lld s)\n",
                static_cast<long long>(o.shutdown_timeout));
+  // New requests get 503 from here on; running ones finish (or are
+  // cancelled at the deadline) and their responses drain before the
+  // listener closes (cpp-httplib cuts streams off when it stops).
   st.stopping.store(true);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.shutdown_timeout);
-  std::thread sched([&] { st.scheduler->shutdown(deadline); });
+  st.scheduler->shutdown(deadline);
+  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while ((st.active_handlers.load() > 0 || st.active_streams.load() > 0) && std::chrono::steady_clock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   http.stop();
-  sched.join();
   std::fprintf(stderr, "kestrel serve: stopped\n");
   return 0;
 }

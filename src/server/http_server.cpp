@@ -31,6 +31,11 @@ httplib::Server::Handler wrap(ServerState& st, Route route) {
   return [&st, route](const httplib::Request& req, httplib::Response& res) {
     ++st.requests_total;
     if (!st.ready.load()) return reply_error(st, res, 503, "the model is loading");
+    struct Active {
+      std::atomic<int>& n;
+      explicit Active(std::atomic<int>& c) : n(c) { ++n; }
+      ~Active() { --n; }
+    } active(st.active_handlers);
     try {
       route(st, req, res);
     } catch (const ApiError& e) {
@@ -84,6 +89,12 @@ void widen_listen_backlog(int port) {
 HttpServer::HttpServer(ServerState& st) : st_(st), svr_(std::make_unique<httplib::Server>()) {
   const int n_threads = st.opt.http_threads > 0 ? st.opt.http_threads : 4 * st.opt.n_parallel + 64;
   svr_->new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
+  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, which lets
+  // a second server bind a port in use and silently split its traffic.
+  svr_->set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr_->set_payload_max_length(st.opt.max_body_bytes);
   svr_->set_read_timeout(st.opt.read_timeout_s, 0);
   svr_->set_write_timeout(st.opt.write_timeout_s, 0);

@@ -36,6 +36,8 @@ nlohmann::json parse_request_json(std::string_view body, int max_depth) {
     msg += std::to_string(e.byte);
     msg += e.byte >= body.size() ? " (the body ends early)" : "";
     throw ApiError(400, msg);
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    throw ApiError(400, std::string("malformed JSON: ") + e.what());
   }
 }
 

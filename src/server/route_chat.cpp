@@ -237,7 +237,7 @@ void route_chat_completions(ServerState& st, const httplib::Request& req, httpli
   }
   const std::string id = make_id(st, "chatcmpl-");
   if (r.stream) {
-    respond_sse(res, std::move(tasks), std::make_shared<ChatStream>(st, r, id));
+    respond_sse(res, std::move(tasks), std::make_shared<ChatStream>(st, r, id), &st.active_streams);
     return;
   }
   std::vector<TaskEvent> outputs;

@@ -267,7 +267,7 @@ void route_completions(ServerState& st, const httplib::Request& req, httplib::Re
   std::vector<GenerationRequest> gens = r.gens;
   auto tasks = submit_all(st, gens);
   if (r.stream) {
-    respond_sse(res, std::move(tasks), std::make_shared<OpenAiCompletionStream>(st, std::move(r), id));
+    respond_sse(res, std::move(tasks), std::make_shared<OpenAiCompletionStream>(st, std::move(r), id), &st.active_streams);
     return;
   }
   std::vector<TaskEvent> outs;
@@ -297,7 +297,7 @@ void route_completion(ServerState& st, const httplib::Request& req, httplib::Res
   const bool stream = r.stream;
   auto task = submit(st, std::move(r.gen));
   if (stream) {
-    respond_sse(res, {task}, std::make_shared<LlamaStream>(st, probs));
+    respond_sse(res, {task}, std::make_shared<LlamaStream>(st, probs), &st.active_streams);
     return;
   }
   TaskEvent all = task->wait_all();

@@ -56,6 +56,8 @@ struct ServerState {
   std::string model_id;
   std::time_t created = std::time(nullptr);
   std::atomic<int64_t> requests_total{0}, requests_errors{0};
+  // Handlers running and streams still being written (graceful shutdown waits for both).
+  std::atomic<int> active_handlers{0}, active_streams{0};
   std::atomic<uint64_t> next_id{1};
 };
 

@@ -11,6 +11,10 @@ struct StreamState {
   std::vector<bool> finished;
   std::shared_ptr<SseFormatter> fmt;
   bool begun = false;
+  std::atomic<int>* active = nullptr;
+  ~StreamState() {
+    if (active) --*active;
+  }
 };
 
 bool send(httplib::DataSink& sink, const std::vector<std::string>& payloads) {
@@ -29,8 +33,11 @@ void cancel_all(StreamState& st) {
 
 }  // namespace
 
-void respond_sse(httplib::Response& res, std::vector<std::shared_ptr<Task>> tasks, std::shared_ptr<SseFormatter> fmt) {
+void respond_sse(httplib::Response& res, std::vector<std::shared_ptr<Task>> tasks, std::shared_ptr<SseFormatter> fmt,
+                 std::atomic<int>* active) {
   auto st = std::make_shared<StreamState>();
+  st->active = active;
+  if (active) ++*active;
   st->finished.assign(tasks.size(), false);
   st->tasks = std::move(tasks);
   st->fmt = std::move(fmt);

@@ -4,6 +4,7 @@
 // the scheduler's next step.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ class SseFormatter {
   bool done_marker = true;  // send `data: [DONE]` last
 };
 
-void respond_sse(httplib::Response& res, std::vector<std::shared_ptr<Task>> tasks, std::shared_ptr<SseFormatter> fmt);
+// `active` (optional) counts streams still being written: it is raised
+// here and lowered when the stream's last byte is out or the client is gone,
+// so a graceful shutdown can wait for streams to drain.
+void respond_sse(httplib::Response& res, std::vector<std::shared_ptr<Task>> tasks, std::shared_ptr<SseFormatter> fmt,
+                 std::atomic<int>* active = nullptr);
 
 }  // namespace kestrel::server

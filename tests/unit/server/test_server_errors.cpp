@@ -256,3 +256,31 @@ TEST(ServerErrors, MetricsCountRequestsAndTokens) {
 
 }  // namespace
 }  // namespace kestrel::test
+
+namespace kestrel::test {
+namespace {
+
+TEST(ServerErrors, EveryRouteAnswers503WhileTheModelLoads) {
+  server::ServerState st(tiny_server_options());
+  server::HttpServer http(st);
+  http.bind();
+  http.start();  // no load_server_model: still "loading"
+  httplib::Client c("127.0.0.1", http.port());
+  auto h = c.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(h->body)["error"]["message"], "the model is loading");
+  auto r = c.Post("/v1/chat/completions", kChat.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  http.stop();
+}
+
+TEST(ServerErrors, NumbersBeyondADoubleAre400s) {
+  TestServer srv;
+  expect_error(srv.post("/v1/completions", std::string("{\"prompt\": \"x\", \"temperature\": 1e999}")), 400, "malformed JSON");
+}
+
+}  // namespace
+}  // namespace kestrel::test
