@@ -67,7 +67,7 @@ TEST(ServeCli, BadOptionsAndBusyPortsAreClearErrors) {
   auto r = run_command(kestrel_bin() + " serve -m " + model + " --port 70000 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("--port"), std::string::npos) << r.out;
-  r = run_command(kestrel_bin() + " serve -m " + model + " --chat-template nosuch 2>&1");
+  r = run_command(kestrel_bin() + " serve -m " + model + " --port 0 --chat-template nosuch 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("unknown chat template 'nosuch'"), std::string::npos) << r.out;
   Child first({kestrel_bin(), "serve", "-m", model, "--port", "0", "-t", "1"}, temp_path("serve1.out"), temp_path("serve1.err"));
