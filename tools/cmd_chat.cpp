@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "runtime/context.h"
 #include "sampling/sampler.h"
 #include "sampling_flags.h"
+#include "server/chat_setup.h"
 #include "server/stop_filter.h"
 
 namespace kestrel::cli {
@@ -55,21 +55,6 @@ CommandLine chat_command_line(ChatOptions& o) {
   for (Option& s : sampling_options(o.sp)) cl.options.push_back(std::move(s));
   cl.exclusive = {{"--samplers", "--sampling-seq"}};
   return cl;
-}
-
-std::string template_source(const ChatOptions& o, const Model& m) {
-  if (!o.chat_template.empty()) {
-    const auto names = chat::ChatTemplate::builtin_names();
-    if (std::find(names.begin(), names.end(), o.chat_template) != names.end()) {
-      return chat::ChatTemplate::builtin_source(o.chat_template);
-    }
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(o.chat_template, ec)) return read_text_file(o.chat_template);
-    return chat::ChatTemplate::builtin_source(o.chat_template);  // throws, listing the names
-  }
-  if (auto t = m.gguf().get_string("tokenizer.chat_template")) return std::string(*t);
-  std::fprintf(stderr, "warning: the model has no chat template; using chatml\n");
-  return chat::ChatTemplate::builtin_source("chatml");
 }
 
 // Brings the context to `prompt`: keeps the longest common prefix with what
@@ -134,9 +119,7 @@ int cmd_chat(Args& args) {
   require_readable_input(o.model_path);
   const auto model = Model::load(o.model_path, o.threads);
   const Tokenizer& tok = model->tokenizer();
-  const std::string bos = tok.bos() >= 0 ? std::string(tok.token_text(tok.bos())) : std::string();
-  const std::string eos = tok.eos() >= 0 ? std::string(tok.token_text(tok.eos())) : std::string();
-  const chat::ChatTemplate tmpl(template_source(o, *model), bos, eos);
+  const auto tmpl = server::load_chat_template(*model, o.chat_template);
   ContextParams cp;
   cp.n_ctx = o.n_ctx;
   cp.n_threads = o.threads;
@@ -164,9 +147,7 @@ int cmd_chat(Args& args) {
     }
     if (line.empty()) continue;
     in.messages.push_back({{"role", "user"}, {"content", line}});
-    const std::string rendered = tmpl.render(in);
-    const bool has_bos = !bos.empty() && rendered.compare(0, bos.size(), bos) == 0;
-    const std::vector<TokenId> prompt = tok.encode(rendered, !has_bos, true);
+    const std::vector<TokenId> prompt = server::tokenize_chat_prompt(tok, tmpl->render(in));
     if (static_cast<int64_t>(prompt.size()) + 1 >= ctx.n_ctx()) {
       throw Error("the conversation (" + std::to_string(prompt.size()) + " tokens) no longer fits the context (-c " +
                   std::to_string(ctx.n_ctx()) + ")");

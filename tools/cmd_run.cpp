@@ -23,6 +23,7 @@
 #include "runtime/context.h"
 #include "sampling/sampler.h"
 #include "sampling_flags.h"
+#include "tokenizer/utf8.h"
 
 namespace kestrel::cli {
 namespace {
@@ -69,22 +70,6 @@ void check_run(RunOptions& o) {
   if (o.keep != 0 && !o.context_shift) std::fprintf(stderr, "warning: --keep has no effect without --context-shift\n");
 }
 
-// Length of the longest prefix of `s` that ends on a UTF-8 character boundary.
-size_t complete_utf8_prefix(const std::string& s) {
-  size_t i = s.size();
-  size_t back = 0;
-  while (i > 0 && back < 4) {
-    const auto c = static_cast<unsigned char>(s[i - 1]);
-    if ((c & 0xC0) != 0x80) {  // a lead byte (or ASCII)
-      const size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-      return back + 1 >= need ? s.size() : i - 1;
-    }
-    --i;
-    ++back;
-  }
-  return s.size();
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -103,7 +88,7 @@ class Streamer {
  public:
   void add(const std::string& piece) {
     pending_ += piece;
-    const size_t ok = complete_utf8_prefix(pending_);
+    const size_t ok = tok::complete_utf8_prefix(pending_);
     if (ok == 0) return;
     std::fwrite(pending_.data(), 1, ok, stdout);
     std::fflush(stdout);

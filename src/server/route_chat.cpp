@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include "server/api_error.h"
+#include "server/chat_setup.h"
 #include "server/request_fields.h"
 #include "server/request_json.h"
 #include "server/request_sampling.h"
@@ -96,25 +97,16 @@ ChatRequest parse_chat(ServerState& st, const json& body) {
     throw ApiError(400, e.what(), "messages");
   }
   const Tokenizer& tok = st.model->tokenizer();
-  const std::string bos = tok.bos() >= 0 ? std::string(tok.token_text(tok.bos())) : std::string();
-  const bool has_bos = !bos.empty() && rendered.compare(0, bos.size(), bos) == 0;
-  r.gen.prompt = tokenize_prompt(st, json(rendered), "messages", !has_bos);
+  r.gen.prompt = tokenize_chat_prompt(tok, rendered);
+  if (r.gen.prompt.empty()) throw bad_field("messages", "the rendered prompt is empty");
 
   read_sampling_fields(f, tok.n_vocab(), r.gen);
-  for (const char* name : {"max_tokens", "max_completion_tokens", "n_predict"}) {
-    if (auto m = f.integer(name, name[0] == 'n' ? -1 : 1, INT32_MAX)) r.gen.n_predict = *m;
-  }
+  if (auto m = f.integer("max_tokens", 1, INT32_MAX)) r.gen.n_predict = *m;
+  if (auto m = f.integer("max_completion_tokens", 1, INT32_MAX)) r.gen.n_predict = *m;
+  if (auto m = f.integer("n_predict", -1, INT32_MAX)) r.gen.n_predict = *m;
   r.gen.stop = f.strings("stop", 16);
   if (auto s = f.boolean("stream")) r.stream = *s;
-  if (f.has("stream_options")) {
-    const json& so = f.raw("stream_options");
-    if (!so.is_object()) throw bad_field("stream_options", "expected an object");
-    for (const auto& [k, v] : so.items()) {
-      if (k != "include_usage") throw bad_field("stream_options." + k, "unsupported field");
-      if (!v.is_boolean()) throw bad_field("stream_options.include_usage", "expected true or false");
-      r.include_usage = v.get<bool>();
-    }
-  }
+  r.include_usage = read_include_usage(f);
   r.gen.logprobs = f.boolean("logprobs").value_or(false);
   if (auto top = f.integer("top_logprobs", 0, 20)) {
     if (!r.gen.logprobs) throw bad_field("top_logprobs", "needs \"logprobs\": true");
@@ -224,17 +216,12 @@ class ChatStream : public SseFormatter {
 
 void route_chat_completions(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   ChatRequest r = parse_chat(st, parse_request_json(req.body, st.opt.max_json_depth));
-  std::vector<std::shared_ptr<Task>> tasks;
+  std::vector<GenerationRequest> gens;
   for (int i = 0; i < r.n; ++i) {
-    GenerationRequest g = r.gen;
-    if (g.sampling.seed != kRandomSeed) g.sampling.seed += static_cast<uint32_t>(i);
-    try {
-      tasks.push_back(submit(st, std::move(g)));
-    } catch (...) {
-      for (auto& t : tasks) t->cancel();
-      throw;
-    }
+    gens.push_back(r.gen);
+    if (r.gen.sampling.seed != kRandomSeed) gens.back().sampling.seed += static_cast<uint32_t>(i);
   }
+  auto tasks = submit_all(st, std::move(gens));
   const std::string id = make_id(st, "chatcmpl-");
   if (r.stream) {
     respond_sse(res, std::move(tasks), std::make_shared<ChatStream>(st, r, id), &st.active_streams);
@@ -242,11 +229,7 @@ void route_chat_completions(ServerState& st, const httplib::Request& req, httpli
   }
   std::vector<TaskEvent> outputs;
   std::vector<TaskSummary> sums;
-  for (auto& t : tasks) {
-    outputs.push_back(t->wait_all());
-    sums.push_back(t->summary());
-  }
-  for (const TaskSummary& s : sums) throw_if_failed(s);
+  wait_for_all(tasks, outputs, sums);
   json choices = json::array();
   for (size_t i = 0; i < tasks.size(); ++i) {
     const chat::ParsedMessage m = chat::parse_assistant_output(outputs[i].text, r.parse);

@@ -37,19 +37,6 @@ std::vector<json> split_prompts(const json& p) {
   return {p};
 }
 
-std::vector<std::string> stream_options(const Fields& f) {
-  std::vector<std::string> keys;
-  if (!f.has("stream_options")) return keys;
-  const json& so = f.raw("stream_options");
-  if (!so.is_object()) throw bad_field("stream_options", "expected an object");
-  for (const auto& [k, v] : so.items()) {
-    if (k != "include_usage") throw bad_field("stream_options." + k, "unsupported field");
-    if (!v.is_boolean()) throw bad_field("stream_options.include_usage", "expected true or false");
-    if (v.get<bool>()) keys.push_back(k);
-  }
-  return keys;
-}
-
 CompletionRequest parse_openai(ServerState& st, const json& body) {
   static const std::set<std::string> fields =
       with_sampling({"model", "prompt", "max_tokens", "n_predict", "stream", "stream_options", "stop", "logprobs", "n",
@@ -73,7 +60,7 @@ CompletionRequest parse_openai(ServerState& st, const json& body) {
   }
   if (auto c = f.boolean("cache_prompt")) g.cache_prompt = *c;
   r.stream = f.boolean("stream").value_or(false);
-  r.include_usage = !stream_options(f).empty();
+  r.include_usage = read_include_usage(f);
   r.echo = f.boolean("echo").value_or(false);
   r.n = static_cast<int>(f.integer("n", 1, 16).value_or(1));
   for (const json& p : split_prompts(f.raw("prompt"))) {
@@ -88,17 +75,6 @@ CompletionRequest parse_openai(ServerState& st, const json& body) {
     }
   }
   return r;
-}
-
-std::vector<std::shared_ptr<Task>> submit_all(ServerState& st, std::vector<GenerationRequest>& gens) {
-  std::vector<std::shared_ptr<Task>> tasks;
-  try {
-    for (auto& g : gens) tasks.push_back(submit(st, std::move(g)));
-  } catch (...) {
-    for (auto& t : tasks) t->cancel();
-    throw;
-  }
-  return tasks;
 }
 
 class OpenAiCompletionStream : public SseFormatter {
@@ -264,19 +240,14 @@ class LlamaStream : public SseFormatter {
 void route_completions(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   CompletionRequest r = parse_openai(st, parse_request_json(req.body, st.opt.max_json_depth));
   const std::string id = make_id(st, "cmpl-");
-  std::vector<GenerationRequest> gens = r.gens;
-  auto tasks = submit_all(st, gens);
+  auto tasks = submit_all(st, r.gens);
   if (r.stream) {
     respond_sse(res, std::move(tasks), std::make_shared<OpenAiCompletionStream>(st, std::move(r), id), &st.active_streams);
     return;
   }
   std::vector<TaskEvent> outs;
   std::vector<TaskSummary> sums;
-  for (auto& t : tasks) {
-    outs.push_back(t->wait_all());
-    sums.push_back(t->summary());
-  }
-  for (const auto& s : sums) throw_if_failed(s);
+  wait_for_all(tasks, outs, sums);
   json choices = json::array();
   for (size_t i = 0; i < tasks.size(); ++i) {
     const std::string prefix = r.echo ? r.prompt_texts[i / static_cast<size_t>(r.n)] : std::string();

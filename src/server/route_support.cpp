@@ -63,6 +63,39 @@ std::shared_ptr<Task> submit(ServerState& st, GenerationRequest r) {
   return t;
 }
 
+std::vector<std::shared_ptr<Task>> submit_all(ServerState& st, std::vector<GenerationRequest> gens) {
+  std::vector<std::shared_ptr<Task>> tasks;
+  try {
+    for (auto& g : gens) tasks.push_back(submit(st, std::move(g)));
+  } catch (...) {
+    for (auto& t : tasks) t->cancel();
+    throw;
+  }
+  return tasks;
+}
+
+void wait_for_all(const std::vector<std::shared_ptr<Task>>& tasks, std::vector<TaskEvent>& outputs,
+                  std::vector<TaskSummary>& summaries) {
+  for (const auto& t : tasks) {
+    outputs.push_back(t->wait_all());
+    summaries.push_back(t->summary());
+  }
+  for (const TaskSummary& s : summaries) throw_if_failed(s);
+}
+
+bool read_include_usage(const Fields& f) {
+  if (!f.has("stream_options")) return false;
+  const json& so = f.raw("stream_options");
+  if (!so.is_object()) throw bad_field("stream_options", "expected an object");
+  bool include = false;
+  for (const auto& [k, v] : so.items()) {
+    if (k != "include_usage") throw bad_field("stream_options." + k, "unsupported field");
+    if (!v.is_boolean()) throw bad_field("stream_options.include_usage", "expected true or false");
+    include = v.get<bool>();
+  }
+  return include;
+}
+
 std::string make_id(ServerState& st, const char* prefix) {
   std::string id = prefix;
   id += std::to_string(static_cast<unsigned long long>(st.created));

@@ -16,6 +16,8 @@ namespace httplib { struct Response; }
 
 namespace kestrel::server {
 
+class Fields;
+
 // A prompt given as a string, an array of token ids, or an array mixing
 // strings and ids (llama-server's form); `field` names it in errors.
 std::vector<TokenId> tokenize_prompt(const ServerState& st, const nlohmann::json& prompt, const std::string& field,
@@ -27,6 +29,15 @@ void check_context(const ServerState& st, const GenerationRequest& r, bool stric
 
 // Submits; throws a 503 ApiError (the HTTP layer adds Retry-After) when the queue is full.
 std::shared_ptr<Task> submit(ServerState& st, GenerationRequest r);
+// Submits every request (one per choice); when one is refused, cancels the
+// ones already queued and rethrows.
+std::vector<std::shared_ptr<Task>> submit_all(ServerState& st, std::vector<GenerationRequest> gens);
+// Non-streaming: waits for every task; throws the first failure's HTTP error.
+void wait_for_all(const std::vector<std::shared_ptr<Task>>& tasks, std::vector<TaskEvent>& outputs,
+                  std::vector<TaskSummary>& summaries);
+
+// OpenAI's stream_options: {"include_usage": bool}, nothing else.
+bool read_include_usage(const Fields& f);
 
 std::string make_id(ServerState& st, const char* prefix);
 

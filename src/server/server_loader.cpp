@@ -1,30 +1,11 @@
 // load_server_model: the model, an engine sized for the slots, the chat
-// template (--chat-template name or file, else the GGUF's, else chatml) and
-// the scheduler.
-#include <cstdio>
+// template (chat_setup.h) and the scheduler.
 #include <filesystem>
 
-#include "core/file_io.h"
+#include "server/chat_setup.h"
 #include "server/http_server.h"
 
 namespace kestrel::server {
-namespace {
-
-std::string template_source(const ServerState& st) {
-  const std::string& choice = st.opt.chat_template;
-  if (!choice.empty()) {
-    const auto names = chat::ChatTemplate::builtin_names();
-    if (std::find(names.begin(), names.end(), choice) != names.end()) return chat::ChatTemplate::builtin_source(choice);
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(choice, ec)) return read_text_file(choice);
-    (void)chat::ChatTemplate::builtin_source(choice);  // throws, listing the built-in names
-  }
-  if (auto t = st.model->gguf().get_string("tokenizer.chat_template")) return std::string(*t);
-  std::fprintf(stderr, "warning: the model has no chat template; using chatml\n");
-  return chat::ChatTemplate::builtin_source("chatml");
-}
-
-}  // namespace
 
 void load_server_model(ServerState& st) {
   const ServerOptions& o = st.opt;
@@ -47,10 +28,7 @@ void load_server_model(ServerState& st) {
   ep.n_threads = o.threads;
   ep.prefix_cache = o.prefix_cache;
   st.engine = std::make_unique<Engine>(*st.model, ep);
-  const Tokenizer& tok = st.model->tokenizer();
-  const std::string bos = tok.bos() >= 0 ? std::string(tok.token_text(tok.bos())) : std::string();
-  const std::string eos = tok.eos() >= 0 ? std::string(tok.token_text(tok.eos())) : std::string();
-  st.chat_template = std::make_unique<chat::ChatTemplate>(template_source(st), bos, eos);
+  st.chat_template = load_chat_template(*st.model, o.chat_template);
   st.tool_format = chat::detect_tool_call_format(st.chat_template->source());
   st.scheduler = std::make_unique<Scheduler>(*st.engine, o.n_parallel, o.queue_max);
   st.scheduler->start();

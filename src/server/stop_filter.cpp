@@ -3,21 +3,9 @@
 
 #include <algorithm>
 
-namespace kestrel::server {
+#include "tokenizer/utf8.h"
 
-size_t complete_utf8_length(const std::string& s) {
-  size_t i = s.size(), back = 0;
-  while (i > 0 && back < 4) {
-    const auto c = static_cast<unsigned char>(s[i - 1]);
-    if ((c & 0xC0) != 0x80) {
-      const size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-      return back + 1 >= need ? s.size() : i - 1;
-    }
-    --i;
-    ++back;
-  }
-  return s.size();
-}
+namespace kestrel::server {
 
 std::string StopFilter::add(const std::string& piece) {
   if (stopped()) return {};
@@ -47,7 +35,7 @@ std::string StopFilter::add(const std::string& piece) {
     }
   }
   std::string head = pending_.substr(0, pending_.size() - hold);
-  const size_t ok = complete_utf8_length(head);
+  const size_t ok = tok::complete_utf8_prefix(head);
   std::string out = head.substr(0, ok);
   pending_.erase(0, ok);
   return out;

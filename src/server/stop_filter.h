@@ -26,7 +26,4 @@ class StopFilter {
   std::string stop_word_;
 };
 
-// Length of the longest prefix of s that ends on a complete UTF-8 character.
-size_t complete_utf8_length(const std::string& s);
-
 }  // namespace kestrel::server

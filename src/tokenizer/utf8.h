@@ -23,6 +23,23 @@ inline size_t utf8_seq_len(uint8_t lead) {
   return 4;
 }
 
+// Length of the longest prefix of s that ends on a complete UTF-8
+// character: streaming output holds back the bytes of a character whose
+// token has not arrived yet (a byte >= 0xF8 counts as complete alone).
+inline size_t complete_utf8_prefix(std::string_view s) {
+  size_t i = s.size(), back = 0;
+  while (i > 0 && back < 4) {
+    const auto c = static_cast<unsigned char>(s[i - 1]);
+    if ((c & 0xC0) != 0x80) {
+      const size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+      return back + 1 >= need ? s.size() : i - 1;
+    }
+    --i;
+    ++back;
+  }
+  return s.size();
+}
+
 // Appends the UTF-8 encoding of a code point (up to 0x10FFFF; surrogates are
 // encoded like any other value, as llama.cpp does).
 void append_utf8(std::string& out, uint32_t cpt);
