@@ -96,6 +96,14 @@ bool Scheduler::submit(const std::shared_ptr<Task>& t) {
   return true;
 }
 
+void Scheduler::set_paused(bool paused) {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    paused_ = paused;
+  }
+  cv_.notify_all();
+}
+
 SchedulerStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(m_);
   return stats_;
@@ -274,7 +282,7 @@ void Scheduler::loop() {
     {
       std::unique_lock<std::mutex> lock(m_);
       const auto busy = [&] { return std::any_of(slots_.begin(), slots_.end(), [](auto& s) { return s->task != nullptr; }); };
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || busy(); });
+      cv_.wait(lock, [&] { return stopping_ || (!paused_ && (!queue_.empty() || busy())); });
       if (stopping_ && (Clock::now() >= deadline_ || (queue_.empty() && !busy()))) {
         lock.unlock();
         for (auto& s : slots_) {

@@ -58,6 +58,10 @@ class Scheduler {
   // False when the queue is full (the caller answers 503) or shutting down.
   bool submit(const std::shared_ptr<Task>& t);
 
+  // While paused nothing is admitted or computed; submissions still queue
+  // (tests use it to fill the queue without racing the generation).
+  void set_paused(bool paused);
+
   SchedulerStats stats() const;
   nlohmann::json slots_json() const;
   int n_slots() const { return static_cast<int>(slots_.size()); }
@@ -87,6 +91,7 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Task>> queue_;
   bool stopping_ = false;
+  bool paused_ = false;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   SchedulerStats stats_;
   std::thread thread_;
