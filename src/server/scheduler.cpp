@@ -262,14 +262,19 @@ void Scheduler::finish_slot(Slot& s, FinishReason r, const std::string& error) {
   s.sum.error = error;
   s.sum.prompt_ms = ms_between(s.t_admit, started ? s.t_first : now);
   s.sum.generation_ms = started ? ms_between(s.t_first, now) : 0;
-  s.task->finish(s.sum);
   {
+    // Counted, and the slot shown free, before the client is answered: a
+    // client that reads /metrics or /slots after its answer sees it done.
     std::lock_guard<std::mutex> lock(m_);
     stats_.generated_tokens += s.sum.n_generated;
     stats_.cached_tokens += s.sum.n_cached;
     if (r == FinishReason::Cancelled) ++stats_.requests_cancelled;
     else ++stats_.requests_done;
+    if (s.view_busy) --stats_.busy_slots;
+    s.view_busy = false;
+    s.view_prompt = s.view_generated = 0;
   }
+  s.task->finish(s.sum);
   if (s.seq >= 0) engine_.seq_free(s.seq);
   s.seq = -1;
   s.task.reset();

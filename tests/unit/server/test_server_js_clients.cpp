@@ -209,8 +209,7 @@ TEST(ServerJsClients, ChatPageInHeadlessChromium) {
   EXPECT_EQ(r.status, 0) << "node webui.mjs " << url << " failed; its output:\n" << r.output;
 
   // Stop reached the server: the generation was cancelled and decoding
-  // stopped. (Not busy_slots: the scheduler leaves it stale when the last
-  // task is dropped and it goes idle.)
+  // stopped.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (srv.state().scheduler->stats().requests_cancelled == 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
